@@ -1,0 +1,2 @@
+/* placeholder: replaced by the module implementation */
+typedef int papyra_placeholder_scan_report;
