@@ -117,6 +117,13 @@ void papyra_backend_live_counts(struct papyra_backend *b,
 				uint64_t *bytes);
 
 /*
+ * A number that changes whenever the stored bytes change (append, recover,
+ * compact), so callers can cache anything derived from them (a rendered
+ * scan report) and know when it is stale.
+ */
+uint64_t papyra_backend_generation(struct papyra_backend *b);
+
+/*
  * NULL while healthy; after a failed fdatasync, why the log refuses writes
  * (every later write-side call fails with -EROFS until reopened).
  */

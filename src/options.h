@@ -40,6 +40,10 @@ struct papyra_options {
 	enum papyra_recovery_mode recovery;
 	const char *quarantine_dir;    /* borrowed; NULL when none */
 	int create;                    /* create FILE if missing (daemon) */
+	int read_only;                 /* no lock, nothing written: to look at
+					  a file another process may hold
+					  (CLI scan/inspect); write-side
+					  calls fail with -EROFS */
 };
 
 void papyra_options_init(struct papyra_options *o); /* the SPEC defaults */
