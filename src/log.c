@@ -128,16 +128,17 @@ static int open_locked(struct log_store *s, const char *path, int create,
 			return papyra_error_set(err, rc, "cannot stat '%s': %s",
 						path, strerror(-rc));
 		}
-		if (stat(path, &pst) == 0 && pst.st_dev == fst.st_dev &&
+		rc = stat(path, &pst) < 0 ? -errno : 0;
+		if (rc == 0 && pst.st_dev == fst.st_dev &&
 		    pst.st_ino == fst.st_ino) {
 			s->fd = fd;
 			return 0;
 		}
-		rc = -errno;
+		/* Replaced by another inode, or removed: start over. */
 		papyra_io_close(fd);
-		if (rc == -ENOENT && !create)
+		if (rc < 0 && (rc != -ENOENT || !create))
 			return papyra_error_set(err, rc, "cannot open '%s': %s",
-						path, strerror(ENOENT));
+						path, strerror(-rc));
 	}
 	return papyra_error_set(err, -EAGAIN,
 				"cannot lock '%s': it keeps being replaced; try again",
