@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "fileio.h"
 #include "maintenance.h"
 #include "options.h"
 #include "scan.h"
@@ -925,6 +926,12 @@ int main(int argc, char **argv)
 {
 	/* A file size limit must fail a write with EFBIG, not kill us. */
 	signal(SIGXFSZ, SIG_IGN);
+	/* Tests make chosen I/O calls fail through PAPYRA_FAULT. */
+	if (papyra_io_faults_from_env() < 0) {
+		fprintf(stderr, "papyra: invalid PAPYRA_FAULT '%s': expected "
+			"op:nth:ERRNO[,...]\n", getenv("PAPYRA_FAULT"));
+		return EXIT_USAGE;
+	}
 
 	if (argc < 2)
 		return usage_error("", "missing command");
