@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "appender.h"
+#include "fileio.h"
 #include "backend.h"
 #include "index.h"
 #include "maintenance.h"
@@ -1212,6 +1213,115 @@ START_TEST(test_file_quarantine_and_startup)
 }
 END_TEST
 
+START_TEST(test_file_write_and_sync_failures)
+{
+	char *dir = tu_tempdir();
+	char *path = tu_path(dir, "log.ndjson");
+	struct papyra_backend *b = open_file(path, 1, NULL);
+	const struct papyra_metrics *m = papyra_backend_metrics(b);
+	struct papyra_error err;
+	struct papyra_buf text = PAPYRA_BUF_INIT;
+	char *data;
+	size_t len;
+
+	ck_assert_int_eq(papyra_backend_append(b, PAPYRA_KIND_EVENT,
+					       LIT("{\"timestamp\":1}"), NULL, &err), 0);
+	/* a failed write leaves nothing behind and later appends work */
+	papyra_io_fault(PAPYRA_IO_WRITE, 1, ENOSPC);
+	ck_assert_int_eq(papyra_backend_append(b, PAPYRA_KIND_EVENT,
+					       LIT("{\"timestamp\":2}"), NULL, &err),
+			 -ENOSPC);
+	papyra_io_faults_clear();
+	data = tu_read_file(path, &len);
+	ck_assert_str_eq(data, "{\"kind\":\"event\",\"timestamp\":1}\n");
+	free(data);
+	ck_assert_uint_eq(papyra_metrics_get(m, PAPYRA_METRIC_WRITE_ERRORS), 1);
+	ck_assert_int_eq(papyra_backend_append(b, PAPYRA_KIND_EVENT,
+					       LIT("{\"timestamp\":3}"), NULL, &err), 0);
+
+	/* a compaction whose rename fails leaves the file and index alone */
+	struct papyra_retention r;
+	struct papyra_compaction_report cr;
+	papyra_retention_init(&r);
+	r.max_records = 1;
+	papyra_backend_set_retention(b, &r);
+	papyra_io_fault(PAPYRA_IO_RENAME, 1, EIO);
+	ck_assert_int_eq(papyra_backend_compact(b, &cr, &err), -EIO);
+	papyra_io_faults_clear();
+	ck_assert_uint_eq(papyra_metrics_get(m, PAPYRA_METRIC_COMPACTION_ERRORS), 1);
+	papyra_retention_init(&r);
+	papyra_backend_set_retention(b, &r);
+	char *v = read_view(b, PAPYRA_KIND_EVENT);
+	ck_assert_str_eq(v, "{\"kind\":\"event\",\"timestamp\":1}\n"
+			    "{\"kind\":\"event\",\"timestamp\":3}\n");
+	free(v);
+
+	/* a failed fdatasync: that append gets EIO, every later write EROFS */
+	ck_assert(papyra_backend_failure(b) == NULL);
+	papyra_io_fault(PAPYRA_IO_FDATASYNC, 1, EIO);
+	ck_assert_int_eq(papyra_backend_append(b, PAPYRA_KIND_EVENT,
+					       LIT("{\"timestamp\":4}"), NULL, &err), -EIO);
+	papyra_io_faults_clear();
+	ck_assert_msg(papyra_backend_failure(b) != NULL, "expected the failure kept");
+	ck_assert_int_eq(papyra_backend_append(b, PAPYRA_KIND_EVENT,
+					       LIT("{\"timestamp\":5}"), NULL, &err), -EROFS);
+	ck_assert_int_eq(papyra_backend_snapshot(b, &err), -EROFS);
+	ck_assert_int_eq(papyra_backend_sync(b, &err), -EROFS);
+	ck_assert_int_eq(papyra_backend_compact(b, &cr, &err), -EROFS);
+	struct papyra_recovery_report rr;
+	ck_assert_int_eq(papyra_backend_recover(b, PAPYRA_RECOVERY_REPAIR, NULL,
+						&rr, &err), -EROFS);
+	/* reads keep working, inspect says why */
+	v = read_view(b, PAPYRA_KIND_EVENT);
+	ck_assert_uint_eq(count_lines(v), 3);
+	free(v);
+	ck_assert_int_eq(papyra_backend_inspect(b, 0, &text, &err), 0);
+	ck_assert_msg(strstr(text.data, "state: read-only after failed fdatasync: "),
+		      "expected the failed state in inspect, got %s", text.data);
+	papyra_buf_release(&text);
+	papyra_backend_free(b);
+	free(path);
+	tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(test_file_sync_modes)
+{
+	char *dir = tu_tempdir();
+	char *path = tu_path(dir, "log.ndjson");
+	enum papyra_sync_mode modes[] = { PAPYRA_SYNC_NONE, PAPYRA_SYNC_INTERVAL };
+
+	for (int i = 0; i < 2; i++) {
+		struct papyra_backend *b;
+		struct papyra_options o;
+		struct papyra_error err;
+
+		papyra_options_init(&o);
+		o.create = 1;
+		o.sync = modes[i];
+		o.sync_ms = 3600 * 1000; /* the thread never fires during the test */
+		ck_assert_int_eq(papyra_backend_open(&b, path, &o, NULL, &err), 0);
+		const struct papyra_metrics *m = papyra_backend_metrics(b);
+		ck_assert_int_eq(papyra_backend_append(b, PAPYRA_KIND_EVENT,
+						       LIT("{}\n{}\n"), NULL, &err), 0);
+		ck_assert_msg(papyra_metrics_get(m, PAPYRA_METRIC_FSYNCS) == 0,
+			      "expected no fdatasync on append with sync=%s",
+			      papyra_sync_mode_name(modes[i]));
+		ck_assert_int_eq(papyra_backend_sync(b, &err), 0);
+		ck_assert_uint_eq(papyra_metrics_get(m, PAPYRA_METRIC_FSYNCS), 1);
+		ck_assert_int_eq(papyra_backend_append(b, PAPYRA_KIND_EVENT,
+						       LIT("{}\n"), NULL, &err), 0);
+		papyra_backend_free(b); /* joins the interval thread */
+	}
+	size_t len;
+	char *data = tu_read_file(path, &len);
+	ck_assert_uint_eq(count_lines(data), 6);
+	free(data);
+	free(path);
+	tu_rmtree(dir);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -1244,6 +1354,8 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_file_missing_and_busy);
 	tcase_add_test(tc, test_file_torn_tail_recover_compact);
 	tcase_add_test(tc, test_file_quarantine_and_startup);
+	tcase_add_test(tc, test_file_write_and_sync_failures);
+	tcase_add_test(tc, test_file_sync_modes);
 	suite_add_tcase(s, tc);
 	return s;
 }
