@@ -100,6 +100,6 @@ check_eq "daemon detached from the session" "$DAEMON_PID" \
 	"$(ps -o sid= -p "$DAEMON_PID" | tr -d ' ')"
 pfs_umount "$M"
 check_eq "daemon gone after unmount" no \
-	"$(kill -0 "$DAEMON_PID" 2>/dev/null && echo yes || echo no)"
+	"$(is_alive "$DAEMON_PID" && echo yes || echo no)"
 
 finish

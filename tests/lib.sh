@@ -64,13 +64,15 @@ check_contains() {
 	esac
 }
 
-# check_status WHAT EXPECTED_EXIT_CODE COMMAND...
+# check_status WHAT EXPECTED_EXIT_CODE COMMAND... (stdout in $WORK/out,
+# stderr in $WORK/err; 124 when it ran over 60 s)
 check_status() {
 	what=$1
 	want=$2
 	shift 2
 	set +e
-	"$@" >"$WORK/out" 2>"$WORK/err"
+	# a daemon that mounts when it should have refused would never return
+	timeout 60 "$@" >"$WORK/out" 2>"$WORK/err"
 	got=$?
 	set -e
 	if [ "$got" = "$want" ]; then
@@ -161,7 +163,7 @@ is_mounted() {
 wait_mounted() {
 	i=0
 	while ! is_mounted "$1"; do
-		if [ -n "$2" ] && ! kill -0 "$2" 2>/dev/null; then
+		if [ -n "$2" ] && ! is_alive "$2"; then
 			return 1
 		fi
 		i=$((i + 1))
@@ -251,14 +253,19 @@ pfs_umount() {
 	fi
 }
 
+# is_alive PID: the process runs (a zombie has exited: not alive)
+is_alive() {
+	kill -0 "$1" 2>/dev/null || return 1
+	case $(awk '/^State:/ { print $2 }' "/proc/$1/status" 2>/dev/null) in
+	Z | "") return 1 ;;
+	esac
+	return 0
+}
+
 # wait_gone PID: wait (up to 20 s) for PID to exit
 wait_gone() {
 	i=0
-	while kill -0 "$1" 2>/dev/null; do
-		# a zombie child counts as gone
-		case $(awk '/^State:/ { print $2 }' "/proc/$1/status" 2>/dev/null) in
-		Z) return 0 ;;
-		esac
+	while is_alive "$1"; do
 		i=$((i + 1))
 		[ $i -lt 400 ] || return 1
 		sleep 0.05
