@@ -26,8 +26,12 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "fileio.h"
 #include "lock.h"
+#include "record.h"
+#include "retention.h"
+#include "scan.h"
 #include "store.h"
 #include "testutil.h"
 
@@ -1137,6 +1141,412 @@ START_TEST(quarantine_across_filesystems_copies)
 }
 END_TEST
 
+/* --- the backend over the file store -------------------------------------- */
+
+static struct papyra_backend *open_backend(const char *path,
+					   const struct papyra_retention *policy,
+					   enum papyra_sync_mode sync)
+{
+	struct papyra_backend *b = NULL;
+	struct papyra_options o;
+	struct papyra_error err;
+	int rc;
+
+	papyra_options_init(&o);
+	o.create = 1;
+	o.sync = sync;
+	if (policy)
+		o.retention = *policy;
+	papyra_error_clear(&err);
+	rc = papyra_backend_open(&b, path, &o, NULL, &err);
+	ck_assert_msg(rc == 0, "expected the backend to open '%s', got %d: %s",
+		      path, rc, err.message);
+	return b;
+}
+
+static void assert_scan_clean(const char *path)
+{
+	struct papyra_scan_report r;
+	struct papyra_error err;
+
+	papyra_scan_report_init(&r);
+	ck_assert_int_eq(papyra_scan_path(path, NULL, NULL, &r, &err), 0);
+	ck_assert_msg(papyra_scan_report_healthy(&r),
+		      "expected a clean scan of '%s', %zu anomalies", path,
+		      r.anomaly_count);
+	papyra_scan_report_release(&r);
+}
+
+/* Good records with anomalies of every type between them. */
+static const char DAMAGED[] =
+	"{\"kind\":\"event\",\"timestamp\":1.5,\"n\":1}\n"
+	"not json at all\n"
+	"{\"kind\":\"audit\",\"timestamp\":2.5,\"n\":2}\n"
+	"{\"kind\":\"bogus\",\"timestamp\":1}\n"
+	"[1,2,3]\n"
+	"{\"kind\":\"metric\",\"timestamp\":3.5,\"n\":3}\n"
+	"{\"kind\":\"ev";
+static const char DAMAGED_GOOD[] =
+	"{\"kind\":\"event\",\"timestamp\":1.5,\"n\":1}\n"
+	"{\"kind\":\"audit\",\"timestamp\":2.5,\"n\":2}\n"
+	"{\"kind\":\"metric\",\"timestamp\":3.5,\"n\":3}\n";
+
+START_TEST(backend_repair_keeps_good_lines_in_order)
+{
+	struct papyra_recovery_report rep = { 0 };
+	struct papyra_error err;
+	struct papyra_backend *b;
+
+	tu_write_file(file, DAMAGED, strlen(DAMAGED));
+	b = open_backend(file, NULL, PAPYRA_SYNC_ALWAYS);
+	ck_assert_int_eq(papyra_backend_recover(b, PAPYRA_RECOVERY_REPAIR, NULL,
+						&rep, &err),
+			 0);
+	assert_file_str(file, DAMAGED_GOOD);
+	ck_assert_msg(rep.rewritten && rep.lines_kept == 3 &&
+			      rep.lines_dropped == 4,
+		      "expected 3 lines kept and 4 dropped, got %llu and %llu",
+		      (unsigned long long)rep.lines_kept,
+		      (unsigned long long)rep.lines_dropped);
+	assert_scan_clean(file);
+	/* The backend goes on at the new end. */
+	ck_assert_int_eq(papyra_backend_append(b, PAPYRA_KIND_ANY, L1,
+					       strlen(L1), NULL, &err),
+			 0);
+	papyra_recovery_report_release(&rep);
+	papyra_backend_free(b);
+	{
+		char want[512];
+
+		snprintf(want, sizeof(want), "%s%s", DAMAGED_GOOD, L1);
+		assert_file_str(file, want);
+	}
+}
+END_TEST
+
+START_TEST(backend_recover_leaves_healthy_file_alone)
+{
+	struct papyra_recovery_report rep = { 0 };
+	struct papyra_error err;
+	struct papyra_backend *b;
+	ino_t ino;
+
+	tu_write_file(file, DAMAGED_GOOD, strlen(DAMAGED_GOOD));
+	ino = inode_of(file);
+	b = open_backend(file, NULL, PAPYRA_SYNC_ALWAYS);
+	ck_assert_int_eq(papyra_backend_recover(b, PAPYRA_RECOVERY_REPAIR, NULL,
+						&rep, &err),
+			 0);
+	ck_assert_msg(!rep.rewritten, "expected a healthy file not to be rewritten");
+	ck_assert_msg(inode_of(file) == ino,
+		      "expected a healthy file to keep its inode");
+	assert_file_str(file, DAMAGED_GOOD);
+	papyra_recovery_report_release(&rep);
+	papyra_backend_free(b);
+}
+END_TEST
+
+START_TEST(backend_quarantine)
+{
+	struct papyra_recovery_report rep = { 0 };
+	struct papyra_error err;
+	struct papyra_backend *b;
+	char *qdir = tu_path(dir, "quarantine");
+
+	tu_write_file(file, DAMAGED, strlen(DAMAGED));
+	b = open_backend(file, NULL, PAPYRA_SYNC_ALWAYS);
+	ck_assert_msg(papyra_backend_recover(b, PAPYRA_RECOVERY_QUARANTINE, NULL,
+					     &rep, &err) == -EINVAL,
+		      "expected quarantine without a directory to be -EINVAL");
+	assert_file_str(file, DAMAGED);
+	papyra_recovery_report_release(&rep);
+	memset(&rep, 0, sizeof(rep));
+	ck_assert_int_eq(papyra_backend_recover(b, PAPYRA_RECOVERY_QUARANTINE,
+						qdir, &rep, &err),
+			 0);
+	ck_assert_msg(rep.quarantine_path && is_quarantine_name(rep.quarantine_path, qdir),
+		      "expected the report to name the quarantined file, got %s",
+		      rep.quarantine_path ? rep.quarantine_path : "(null)");
+	assert_file_str(rep.quarantine_path, DAMAGED);
+	assert_file_str(file, DAMAGED_GOOD);
+	papyra_recovery_report_release(&rep);
+	papyra_backend_free(b);
+	free(qdir);
+}
+END_TEST
+
+/*
+ * Compaction under each policy.  Records: two old ones (timestamp 1000),
+ * one without a timestamp, three recent ones, with anomalous lines between.
+ */
+static char R_OLD1[128], R_OLD2[128], R_NOTS[] = "{\"kind\":\"audit\",\"x\":0}\n";
+static char R_NEW1[128], R_NEW2[128], R_NEW3[128];
+
+static void write_compaction_file(void)
+{
+	double now = papyra_now();
+	char all[2048];
+
+	snprintf(R_OLD1, sizeof(R_OLD1), "{\"kind\":\"event\",\"timestamp\":1000.0,\"i\":1}\n");
+	snprintf(R_OLD2, sizeof(R_OLD2), "{\"kind\":\"audit\",\"timestamp\":1000.5,\"i\":2}\n");
+	snprintf(R_NEW1, sizeof(R_NEW1), "{\"kind\":\"event\",\"timestamp\":%.3f,\"i\":3}\n", now - 30);
+	snprintf(R_NEW2, sizeof(R_NEW2), "{\"kind\":\"metric\",\"timestamp\":%.3f,\"i\":4,\"pad\":\"xxxxxxxxxx\"}\n", now - 20);
+	snprintf(R_NEW3, sizeof(R_NEW3), "{\"kind\":\"dead_letter\",\"timestamp\":%.3f,\"i\":5}\n", now - 10);
+	snprintf(all, sizeof(all), "%s%s%s%s%s%s%s%s", R_OLD1, "garbage\n", R_OLD2,
+		 R_NOTS, R_NEW1, "{\"kind\":\"nope\"}\n", R_NEW2, R_NEW3);
+	tu_write_file(file, all, strlen(all));
+}
+
+static void compact_with(const char *policy_text, const char *want)
+{
+	struct papyra_compaction_report rep = { 0 };
+	struct papyra_retention policy;
+	struct papyra_error err;
+	struct papyra_backend *b;
+
+	papyra_retention_init(&policy);
+	ck_assert_int_eq(papyra_retention_parse(policy_text, &policy, &err), 0);
+	b = open_backend(file, &policy, PAPYRA_SYNC_ALWAYS);
+	ck_assert_msg(papyra_backend_compact(b, &rep, &err) == 0,
+		      "expected compaction under \"%s\" to succeed: %s",
+		      policy_text, err.message);
+	ck_assert_msg(rep.records_before == 6 && rep.anomalous_lines_removed == 2,
+		      "expected 6 records and 2 anomalous lines before, got %llu and %llu",
+		      (unsigned long long)rep.records_before,
+		      (unsigned long long)rep.anomalous_lines_removed);
+	papyra_backend_free(b);
+	assert_file_str(file, want);
+	assert_scan_clean(file);
+}
+
+START_TEST(backend_compact_max_records)
+{
+	char want[1024];
+
+	write_compaction_file();
+	snprintf(want, sizeof(want), "%s%s", R_NEW2, R_NEW3);
+	compact_with("max_records=2", want);
+}
+END_TEST
+
+START_TEST(backend_compact_max_age)
+{
+	char want[1024];
+
+	write_compaction_file();
+	snprintf(want, sizeof(want), "%s%s%s", R_NEW1, R_NEW2, R_NEW3);
+	compact_with("max_age=3600", want);
+}
+END_TEST
+
+START_TEST(backend_compact_max_bytes)
+{
+	char want[1024];
+	char policy[64];
+
+	write_compaction_file();
+	/* Room for the newest two and one byte short of the third. */
+	snprintf(policy, sizeof(policy), "max_bytes=%zu",
+		 strlen(R_NEW2) + strlen(R_NEW3) + strlen(R_NEW1) - 1);
+	snprintf(want, sizeof(want), "%s%s", R_NEW2, R_NEW3);
+	compact_with(policy, want);
+}
+END_TEST
+
+START_TEST(backend_compact_combined)
+{
+	char want[1024];
+	char policy[128];
+
+	write_compaction_file();
+	/* Age leaves 3, count leaves 3 of those, bytes the newest 2. */
+	snprintf(policy, sizeof(policy), "max_age=3600 max_records=5 max_bytes=%zu",
+		 strlen(R_NEW2) + strlen(R_NEW3));
+	snprintf(want, sizeof(want), "%s%s", R_NEW2, R_NEW3);
+	compact_with(policy, want);
+}
+END_TEST
+
+START_TEST(backend_compact_no_policy_drops_only_anomalies)
+{
+	char want[1024];
+
+	write_compaction_file();
+	snprintf(want, sizeof(want), "%s%s%s%s%s%s", R_OLD1, R_OLD2, R_NOTS,
+		 R_NEW1, R_NEW2, R_NEW3);
+	compact_with("none", want);
+}
+END_TEST
+
+START_TEST(backend_append_enospc_then_recovers)
+{
+	struct papyra_error err;
+	struct papyra_backend *b;
+	char want[256];
+
+	tu_write_file(file, L1, strlen(L1));
+	b = open_backend(file, NULL, PAPYRA_SYNC_ALWAYS);
+	papyra_io_fault(PAPYRA_IO_WRITE, 1, ENOSPC);
+	ck_assert_int_eq(papyra_backend_append(b, PAPYRA_KIND_ANY, L2,
+					       strlen(L2), NULL, &err),
+			 -ENOSPC);
+	assert_file_str(file, L1);
+	ck_assert_int_eq(papyra_backend_append(b, PAPYRA_KIND_ANY, L3,
+					       strlen(L3), NULL, &err),
+			 0);
+	ck_assert_msg(papyra_metrics_get(papyra_backend_metrics(b),
+					 PAPYRA_METRIC_WRITE_ERRORS) == 1,
+		      "expected one write error counted");
+	papyra_backend_free(b);
+	snprintf(want, sizeof(want), "%s%s", L1, L3);
+	assert_file_str(file, want);
+}
+END_TEST
+
+START_TEST(backend_failed_fdatasync_latches_erofs)
+{
+	struct papyra_recovery_report rrep = { 0 };
+	struct papyra_compaction_report crep = { 0 };
+	struct papyra_error err;
+	struct papyra_backend *b;
+	char buf[256];
+	size_t got = 0;
+
+	tu_write_file(file, L1, strlen(L1));
+	b = open_backend(file, NULL, PAPYRA_SYNC_ALWAYS);
+	ck_assert_msg(papyra_backend_failure(b) == NULL, "expected no failure yet");
+	papyra_io_fault(PAPYRA_IO_FDATASYNC, 1, EIO);
+	ck_assert_msg(papyra_backend_append(b, PAPYRA_KIND_ANY, L2, strlen(L2),
+					    NULL, &err) == -EIO,
+		      "expected the append whose fdatasync failed to be -EIO");
+	ck_assert_msg(papyra_backend_failure(b) != NULL,
+		      "expected the backend to say why it refuses writes");
+	ck_assert_msg(papyra_backend_append(b, PAPYRA_KIND_ANY, L3, strlen(L3),
+					    NULL, &err) == -EROFS,
+		      "expected later appends to be -EROFS");
+	ck_assert_msg(papyra_backend_snapshot(b, &err) == -EROFS,
+		      "expected snapshot to be -EROFS");
+	ck_assert_msg(papyra_backend_compact(b, &crep, &err) == -EROFS,
+		      "expected compact to be -EROFS");
+	ck_assert_msg(papyra_backend_recover(b, PAPYRA_RECOVERY_REPAIR, NULL,
+					     &rrep, &err) == -EROFS,
+		      "expected recover to be -EROFS");
+	papyra_recovery_report_release(&rrep);
+	ck_assert_int_eq(papyra_backend_read(b, PAPYRA_KIND_ANY, 0, buf,
+					     sizeof(buf), &got, &err),
+			 0);
+	ck_assert_msg(got >= strlen(L1) && memcmp(buf, L1, strlen(L1)) == 0,
+		      "expected reads to keep working after the failure");
+	papyra_backend_free(b);
+	/* The second record was never acknowledged; the third never written. */
+	{
+		size_t len;
+		char *data = tu_read_file(file, &len);
+
+		ck_assert_msg(strstr(data, "\"n\":3") == NULL,
+			      "expected nothing written after the failure");
+		free(data);
+	}
+}
+END_TEST
+
+#define APPEND_THREADS 8
+#define APPENDS_EACH 500
+
+struct appender_ctx {
+	struct papyra_backend *b;
+	int id;
+	int failed;
+};
+
+static void *append_thread(void *arg)
+{
+	struct appender_ctx *c = arg;
+	struct papyra_error err;
+	char line[128];
+
+	for (int i = 0; i < APPENDS_EACH; i++) {
+		int n = snprintf(line, sizeof(line),
+				 "{\"kind\":\"event\",\"t\":%d,\"i\":%d,\"pad\":\"%0*d\"}\n",
+				 c->id, i, 1 + (i % 40), 0);
+
+		if (papyra_backend_append(c->b, PAPYRA_KIND_EVENT, line,
+					  (size_t)n, NULL, &err) != 0)
+			c->failed++;
+	}
+	return NULL;
+}
+
+START_TEST(backend_group_commit_keeps_records_intact)
+{
+	struct appender_ctx ctx[APPEND_THREADS];
+	pthread_t t[APPEND_THREADS];
+	static int seen[APPEND_THREADS][APPENDS_EACH];
+	struct papyra_backend *b = open_backend(file, NULL, PAPYRA_SYNC_ALWAYS);
+	struct papyra_scan_report r;
+	struct papyra_error err;
+	uint64_t fsyncs, written;
+	size_t len;
+	char *data, *line;
+
+	for (int i = 0; i < APPEND_THREADS; i++) {
+		ctx[i].b = b;
+		ctx[i].id = i;
+		ctx[i].failed = 0;
+		ck_assert(pthread_create(&t[i], NULL, append_thread, &ctx[i]) == 0);
+	}
+	for (int i = 0; i < APPEND_THREADS; i++) {
+		pthread_join(t[i], NULL);
+		ck_assert_msg(ctx[i].failed == 0, "expected no append to fail, thread %d had %d",
+			      i, ctx[i].failed);
+	}
+	written = papyra_metrics_get(papyra_backend_metrics(b),
+				     PAPYRA_METRIC_RECORDS_WRITTEN);
+	fsyncs = papyra_metrics_get(papyra_backend_metrics(b),
+				    PAPYRA_METRIC_FSYNCS);
+	papyra_backend_free(b);
+	ck_assert_msg(written == APPEND_THREADS * APPENDS_EACH,
+		      "expected %d records written, metric says %llu",
+		      APPEND_THREADS * APPENDS_EACH, (unsigned long long)written);
+	ck_assert_msg(fsyncs > 0 && fsyncs < written,
+		      "expected concurrent appends to share fdatasyncs: %llu for %llu records",
+		      (unsigned long long)fsyncs, (unsigned long long)written);
+	papyra_scan_report_init(&r);
+	ck_assert_int_eq(papyra_scan_path(file, NULL, NULL, &r, &err), 0);
+	ck_assert_msg(papyra_scan_report_healthy(&r) &&
+			      r.total_records == APPEND_THREADS * APPENDS_EACH,
+		      "expected %d intact records, scan found %llu and %zu anomalies",
+		      APPEND_THREADS * APPENDS_EACH,
+		      (unsigned long long)r.total_records, r.anomaly_count);
+	papyra_scan_report_release(&r);
+	/* Each record exactly once, in each writer's order. */
+	data = tu_read_file(file, &len);
+	memset(seen, 0, sizeof(seen));
+	{
+		int last[APPEND_THREADS];
+
+		for (int i = 0; i < APPEND_THREADS; i++)
+			last[i] = -1;
+		for (line = data; *line; line = strchr(line, '\n') + 1) {
+			const char *tp = strstr(line, "\"t\":");
+			const char *ip = strstr(line, "\"i\":");
+			int ti, ii;
+
+			ck_assert_msg(tp && ip, "expected t and i in every line");
+			ti = atoi(tp + 4);
+			ii = atoi(ip + 4);
+			ck_assert(ti >= 0 && ti < APPEND_THREADS && ii >= 0 &&
+				  ii < APPENDS_EACH);
+			ck_assert_msg(!seen[ti][ii]++, "expected record %d/%d once", ti, ii);
+			ck_assert_msg(ii > last[ti],
+				      "expected writer %d's records in order", ti);
+			last[ti] = ii;
+		}
+	}
+	free(data);
+}
+END_TEST
+
 /* --- the suite ------------------------------------------------------------ */
 
 static Suite *log_suite(void)
@@ -1183,6 +1593,22 @@ static Suite *log_suite(void)
 	tcase_add_test(tc, second_process_gets_ebusy_with_holder_pid);
 	tcase_add_test(tc, busy_open_leaves_temp_files_alone);
 	tcase_add_test(tc, lock_follows_the_file_through_a_rewrite);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("backend");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, backend_repair_keeps_good_lines_in_order);
+	tcase_add_test(tc, backend_recover_leaves_healthy_file_alone);
+	tcase_add_test(tc, backend_quarantine);
+	tcase_add_test(tc, backend_compact_max_records);
+	tcase_add_test(tc, backend_compact_max_age);
+	tcase_add_test(tc, backend_compact_max_bytes);
+	tcase_add_test(tc, backend_compact_combined);
+	tcase_add_test(tc, backend_compact_no_policy_drops_only_anomalies);
+	tcase_add_test(tc, backend_append_enospc_then_recovers);
+	tcase_add_test(tc, backend_failed_fdatasync_latches_erofs);
+	tcase_add_test(tc, backend_group_commit_keeps_records_intact);
+	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 
 	return s;
