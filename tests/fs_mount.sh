@@ -84,11 +84,15 @@ check_eq "lock follows the file through a rewrite" 1 \
 pfs_umount "$M"
 
 # --- mount(8), fstab options, SIGTERM ------------------------------------------------
+# mount(8) -t fuse.papyrafs and fstab lines run mount.fuse3 exactly like
+# this (mount(8) itself clears PATH, so it finds an installed papyrafs
+# only; the helper is run directly here with PATH naming the build).
 BIN="$WORK/bin"
 mkdir -p "$BIN"
 ln -s "$PAPYRAFS" "$BIN/papyrafs"
-check_status "mount -t fuse.papyrafs" 0 env PATH="$BIN:$PATH" \
-	mount -t fuse.papyrafs "$F" "$M" -o sync=none,noauto,_netdev,nofail,defaults,nosuid,nodev
+check_status "mount.fuse3 -t fuse.papyrafs (mount(8)'s helper)" 0 env PATH="$BIN:$PATH" \
+	mount.fuse3 "$F" "$M" -o rw,dev,suid,sync=none,noauto,_netdev,nofail,defaults,nosuid,nodev \
+	-t fuse.papyrafs
 check_eq "mount(8): mounted" yes "$(is_mounted "$M" && echo yes || echo no)"
 check_eq "mount(8): serves the file" 1 "$(wc -l <"$M/records" 2>/dev/null || echo error)"
 check_contains "mount(8): nosuid passed on" nosuid \
