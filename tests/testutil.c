@@ -3,6 +3,8 @@
  * file I/O.  Failures abort, since a test that cannot set up its fixture
  * must not pass.
  */
+#include "config.h"
+
 #include "testutil.h"
 
 #include <errno.h>
