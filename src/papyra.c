@@ -573,6 +573,11 @@ static int cmd_inspect(const struct command *cmd, struct cli_args *a)
 	return 0;
 }
 
+static const char *anomalies(size_t n)
+{
+	return n == 1 ? "anomaly" : "anomalies";
+}
+
 /* What startup-check and doctor run learned. */
 struct check {
 	int missing;              /* the file does not exist */
@@ -663,18 +668,18 @@ static int cmd_startup_check(const struct command *cmd, struct cli_args *a)
 	if (chk.result.passed && chk.found == 0)
 		printf("startup check: passed (mode %s)\n", name);
 	else if (chk.result.passed && chk.result.recovered)
-		printf("startup check: passed (mode %s): %zu anomalies "
-		       "repaired\n", name, chk.found);
+		printf("startup check: passed (mode %s): %zu %s repaired\n",
+		       name, chk.found, anomalies(chk.found));
 	else if (chk.result.passed)
-		printf("startup check: passed (mode %s): %zu anomalies "
-		       "left in place\n", name, chk.found);
+		printf("startup check: passed (mode %s): %zu %s left in "
+		       "place\n", name, chk.found, anomalies(chk.found));
 	else if (chk.result.recovered)
 		printf("startup check: failed (mode %s): anomalies remain "
 		       "after recovery\n", name);
 	else
-		printf("startup check: failed (mode %s): %zu anomalies; "
-		       "repair with 'papyra persistence recover --path %s'\n",
-		       name, chk.found, a->path);
+		printf("startup check: failed (mode %s): %zu %s; repair "
+		       "with 'papyra persistence recover --path %s'\n",
+		       name, chk.found, anomalies(chk.found), a->path);
 	papyra_startup_result_release(&chk.result);
 	return rc;
 }
@@ -707,16 +712,17 @@ static int cmd_doctor_run(const struct command *cmd, struct cli_args *a)
 		printf("doctor: healthy\n");
 		rc = 0;
 	} else if (mode == PAPYRA_STARTUP_IGNORE) {
-		printf("doctor: %zu anomalies ignored (mode ignore)\n",
-		       chk.found);
+		printf("doctor: %zu %s ignored (mode ignore)\n", chk.found,
+		       anomalies(chk.found));
 		rc = 0;
 	} else if (mode == PAPYRA_STARTUP_FAIL_ON_ANOMALY) {
-		printf("doctor: %zu anomalies found; repair with 'papyra doctor "
-		       "run --mode recover --path %s'\n",
-		       chk.found, a->path);
+		printf("doctor: %zu %s found; repair with 'papyra doctor run "
+		       "--mode recover --path %s'\n",
+		       chk.found, anomalies(chk.found), a->path);
 		rc = 1;
 	} else if (chk.result.passed && !chk.result.anomalies_remaining) {
-		printf("doctor: repaired %zu anomalies\n", chk.found);
+		printf("doctor: repaired %zu %s\n", chk.found,
+		       anomalies(chk.found));
 		rc = 0;
 	} else {
 		printf("doctor: anomalies remain after recovery\n");

@@ -572,7 +572,7 @@ f="$work/startup.ndjson"
 cp "$dmg" "$f"
 papyra persistence startup-check --path "$f"
 expect_rc 1 "startup-check (fail_on_anomaly) of a damaged file"
-expect_out "startup check: failed" "startup-check default verdict"
+expect_out "startup check: failed (mode fail_on_anomaly): 1 anomaly" "startup-check default verdict"
 expect_out "CORRUPTED_LINE" "startup-check shows the anomaly"
 expect_same "$f" "$dmg" "startup-check fail_on_anomaly leaves the file"
 papyra persistence startup-check --path "$f" --mode fail_on_anomaly
@@ -589,7 +589,7 @@ papyra persistence startup-check --path "$f" --mode recover --recovery-mode quar
 expect_usage "startup-check quarantine without a directory" "persistence startup-check"
 papyra persistence startup-check --path "$f" --mode recover
 expect_rc 0 "startup-check --mode recover"
-expect_out "startup check: passed" "recover passes"
+expect_out "startup check: passed (mode recover): 1 anomaly repaired" "recover passes"
 expect_same "$f" "$clean12" "startup-check --mode recover repairs"
 cp "$dmg" "$f"
 papyra persistence startup-check --path "$f" --mode recover \
@@ -608,16 +608,17 @@ f="$work/doctor.ndjson"
 cp "$dmg" "$f"
 papyra doctor run --path "$f"
 expect_rc 1 "doctor run (fail_on_anomaly) on a damaged file"
-expect_out "anomalies found" "doctor fail_on_anomaly verdict"
+expect_out "doctor: 1 anomaly found" "doctor fail_on_anomaly verdict"
 expect_same "$f" "$dmg" "doctor fail_on_anomaly leaves the file"
 papyra doctor run --path "$f" --mode ignore
 expect_rc 0 "doctor run --mode ignore"
+expect_out "doctor: 1 anomaly ignored" "doctor ignore verdict"
 expect_same "$f" "$dmg" "doctor ignore leaves the file"
 papyra doctor run --path "$f" --mode recover --recovery-mode quarantine
 expect_usage "doctor quarantine without a directory" "doctor run"
 papyra doctor run --path "$f" --mode recover
 expect_rc 0 "doctor run --mode recover"
-expect_out "doctor: repaired" "doctor recover verdict"
+expect_out "doctor: repaired 1 anomaly" "doctor recover verdict"
 expect_same "$f" "$clean12" "doctor recover repairs"
 papyra doctor run --path "$f" --mode recover
 expect_rc 0 "doctor run --mode recover on the repaired file"
