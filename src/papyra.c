@@ -50,7 +50,7 @@ struct command {
 	const char *summary;  /* one line for the group's help */
 	const char *help;     /* the options' descriptions */
 	unsigned accepts;
-	int (*run)(const struct command *cmd, struct cli_args *a);
+	int (*run)(struct cli_args *a);
 };
 
 /* ---------------------------------------------------------------------- */
@@ -356,14 +356,13 @@ static int open_log(const char *path, struct papyra_options *opts,
 /* Commands                                                               */
 /* ---------------------------------------------------------------------- */
 
-static int cmd_scan(const struct command *cmd, struct cli_args *a)
+static int cmd_scan(struct cli_args *a)
 {
 	struct papyra_scan_report r;
 	struct papyra_buf out = PAPYRA_BUF_INIT;
 	struct papyra_error err;
 	int rc, status;
 
-	(void)cmd;
 	papyra_error_clear(&err);
 	papyra_scan_report_init(&r);
 	rc = papyra_scan_path(a->path, NULL, NULL, &r, &err);
@@ -397,7 +396,7 @@ static int cmd_scan(const struct command *cmd, struct cli_args *a)
 	return status;
 }
 
-static int cmd_recover(const struct command *cmd, struct cli_args *a)
+static int cmd_recover(struct cli_args *a)
 {
 	struct papyra_recovery_report rep;
 	struct papyra_buf out = PAPYRA_BUF_INIT;
@@ -407,7 +406,6 @@ static int cmd_recover(const struct command *cmd, struct cli_args *a)
 	enum papyra_recovery_mode mode;
 	int rc;
 
-	(void)cmd;
 	rc = parse_recovery(a, "--mode", a->mode, &mode);
 	if (rc)
 		return rc;
@@ -441,7 +439,7 @@ static int cmd_recover(const struct command *cmd, struct cli_args *a)
 	return 0;
 }
 
-static int cmd_compact(const struct command *cmd, struct cli_args *a)
+static int cmd_compact(struct cli_args *a)
 {
 	struct papyra_compaction_report rep;
 	struct papyra_buf out = PAPYRA_BUF_INIT;
@@ -450,7 +448,6 @@ static int cmd_compact(const struct command *cmd, struct cli_args *a)
 	struct papyra_error err;
 	int rc;
 
-	(void)cmd;
 	papyra_options_init(&opts);
 	opts.retention = a->retention;
 	rc = open_log(a->path, &opts, &b, NULL);
@@ -539,7 +536,7 @@ static int append_newest(struct papyra_backend *b, uint64_t n,
 	return 0;
 }
 
-static int cmd_inspect(const struct command *cmd, struct cli_args *a)
+static int cmd_inspect(struct cli_args *a)
 {
 	struct papyra_buf out = PAPYRA_BUF_INIT;
 	struct papyra_backend *b = NULL;
@@ -547,7 +544,6 @@ static int cmd_inspect(const struct command *cmd, struct cli_args *a)
 	struct papyra_error err;
 	int rc;
 
-	(void)cmd;
 	papyra_options_init(&opts);
 	opts.read_only = 1;
 	rc = open_log(a->path, &opts, &b, NULL);
@@ -639,7 +635,7 @@ static int run_check(const struct cli_args *a, enum papyra_startup_mode mode,
 	return 0;
 }
 
-static int cmd_startup_check(const struct command *cmd, struct cli_args *a)
+static int cmd_startup_check(struct cli_args *a)
 {
 	enum papyra_startup_mode mode = PAPYRA_STARTUP_FAIL_ON_ANOMALY;
 	enum papyra_recovery_mode recovery;
@@ -647,7 +643,6 @@ static int cmd_startup_check(const struct command *cmd, struct cli_args *a)
 	struct check chk;
 	int rc;
 
-	(void)cmd;
 	if (a->mode && papyra_startup_mode_parse(a->mode, &mode))
 		return bad_value(a, "--mode", a->mode,
 				 "ignore, scan_only, recover or "
@@ -684,14 +679,13 @@ static int cmd_startup_check(const struct command *cmd, struct cli_args *a)
 	return rc;
 }
 
-static int cmd_doctor_run(const struct command *cmd, struct cli_args *a)
+static int cmd_doctor_run(struct cli_args *a)
 {
 	enum papyra_startup_mode mode = PAPYRA_STARTUP_FAIL_ON_ANOMALY;
 	enum papyra_recovery_mode recovery;
 	struct check chk;
 	int rc;
 
-	(void)cmd;
 	/* doctor has no scan_only: looking without acting is `scan` */
 	if (a->mode && (papyra_startup_mode_parse(a->mode, &mode) ||
 			mode == PAPYRA_STARTUP_SCAN_ONLY))
@@ -911,7 +905,7 @@ static int run_group(const char *group, int argc, char **argv)
 			return 0;
 		if (rc)
 			return rc;
-		return cmd->run(cmd, &a);
+		return cmd->run(&a);
 	}
 	return usage_error(group, "unknown command '%s' for '%s'", argv[1],
 			   group);
