@@ -11,6 +11,14 @@
 
 #include <stddef.h>
 
+/*
+ * Deepest nesting of arrays and objects a record may have (RFC 8259 §9 lets
+ * a parser set this limit).  Deeper lines are CORRUPTED_LINE: Papyra's
+ * Python reader gives up near 1000 levels, so nothing much deeper may be
+ * stored.
+ */
+#define PAPYRA_LINE_MAX_DEPTH 512
+
 enum papyra_anomaly_type {
 	PAPYRA_ANOMALY_NONE = 0,
 	PAPYRA_ANOMALY_TRUNCATED_LINE,
