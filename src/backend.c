@@ -743,7 +743,7 @@ int papyra_backend_recover(struct papyra_backend *b,
 {
 	struct papyra_scan_report scan;
 	struct keep k = { 0 };
-	int rc;
+	int rc, replaced = 0;
 
 	memset(report, 0, sizeof(*report));
 	report->backend = b->ops->name;
@@ -784,14 +784,17 @@ int papyra_backend_recover(struct papyra_backend *b,
 		rc = b->ops->rewrite(b->store, "recover", k.ranges, k.n,
 				     mode == PAPYRA_RECOVERY_QUARANTINE
 					     ? quarantine_dir : NULL,
-				     &report->quarantine_path, err);
-		if (rc == 0) {
+				     &report->quarantine_path, &replaced, err);
+		if (replaced) {
+			if (rc < 0)
+				latch_failure(b, err ? err->message
+						     : "directory sync failed");
 			adopt_rewrite(b, &k);
 			report->rewritten = 1;
 			report->bytes_after = b->ops->size(b->store);
 		}
 	}
-	release_syncs(b, rc == 0 && report->rewritten);
+	release_syncs(b, report->rewritten);
 	papyra_scan_report_release(&scan);
 	keep_release(&k);
 out:
@@ -807,7 +810,7 @@ int papyra_backend_compact(struct papyra_backend *b,
 			   struct papyra_error *err)
 {
 	struct keep k = { 0 };
-	int rc;
+	int rc, replaced = 0;
 
 	memset(report, 0, sizeof(*report));
 	report->backend = b->ops->name;
@@ -831,8 +834,11 @@ int papyra_backend_compact(struct papyra_backend *b,
 	if (rc == 0 && (papyra_index_count(k.ix) != report->records_before ||
 			b->anomalous_lines || k.bytes != report->bytes_before)) {
 		rc = b->ops->rewrite(b->store, "compact", k.ranges, k.n, NULL,
-				     NULL, err);
-		if (rc == 0) {
+				     NULL, &replaced, err);
+		if (replaced) {
+			if (rc < 0)
+				latch_failure(b, err ? err->message
+						     : "directory sync failed");
 			report->anomalous_lines_removed = b->anomalous_lines;
 			report->records_after = papyra_index_count(k.ix);
 			adopt_rewrite(b, &k);
@@ -840,7 +846,7 @@ int papyra_backend_compact(struct papyra_backend *b,
 			report->bytes_after = b->ops->size(b->store);
 		}
 	}
-	release_syncs(b, rc == 0 && report->rewritten);
+	release_syncs(b, report->rewritten);
 	keep_release(&k);
 out:
 	pthread_mutex_unlock(&b->lock);

@@ -477,7 +477,7 @@ static int quarantine(struct log_store *s, const char *dir, char **out,
 static int log_rewrite(void *store, const char *tag,
 		       const struct papyra_range *keep, size_t n,
 		       const char *quarantine_dir, char **quarantine_path,
-		       struct papyra_error *err)
+		       int *replaced, struct papyra_error *err)
 {
 	struct log_store *s = store;
 	char *tmp, *qpath = NULL;
@@ -485,6 +485,7 @@ static int log_rewrite(void *store, const char *tag,
 	uint64_t total = 0;
 	int tfd = -1, rc;
 
+	*replaced = 0;
 	if (quarantine_path)
 		*quarantine_path = NULL;
 	if (s->read_only)
@@ -546,6 +547,7 @@ static int log_rewrite(void *store, const char *tag,
 	 * happens next.  dup3 puts the new file under the same fd number and
 	 * drops the old file (and its lock) in one step.
 	 */
+	*replaced = 1;
 	while (dup3(tfd, s->fd, O_CLOEXEC) < 0) {
 		if (errno == EINTR || errno == EBUSY)
 			continue;

@@ -51,11 +51,15 @@ struct papyra_store_ops {
 	 * When quarantine_dir is set, the old file is preserved there first as
 	 * NAME.quarantine.<unix-ms> (*quarantine_path gets that path, owned).
 	 * NULL for a store with nothing to rewrite (memory).
+	 *
+	 * *replaced is set once the new contents have taken the old ones'
+	 * place: an error after that point (the directory fsync) leaves the
+	 * store holding the new contents, not yet known to be durable.
 	 */
 	int (*rewrite)(void *store, const char *tag,
 		       const struct papyra_range *keep, size_t n,
 		       const char *quarantine_dir, char **quarantine_path,
-		       struct papyra_error *err);
+		       int *replaced, struct papyra_error *err);
 
 	uint64_t (*size)(void *store);  /* bytes stored */
 	const char *(*path)(void *store); /* NULL for memory */

@@ -200,6 +200,9 @@ static char *in_child(child_fn fn, void *ctx)
 
 /* --- fileio: the fault table ---------------------------------------------- */
 
+/* Set by every rewrite: whether the new contents took the old ones' place. */
+static int replaced;
+
 START_TEST(fault_fires_on_nth_call_only)
 {
 	int fd = open(file, O_RDWR | O_CREAT, 0644);
@@ -503,7 +506,7 @@ START_TEST(read_only_refuses_writes)
 			 -EROFS);
 	ck_assert_int_eq(papyra_log_ops.sync(ro, &err), -EROFS);
 	ck_assert_int_eq(papyra_log_ops.rewrite(ro, "compact", &r, 1, NULL, &q,
-						&err),
+						&replaced, &err),
 			 -EROFS);
 	ck_assert_msg(q == NULL, "expected no quarantine path");
 	papyra_log_ops.close(ro);
@@ -640,7 +643,7 @@ START_TEST(lock_follows_the_file_through_a_rewrite)
 	append_ok(s, L2);
 	before = inode_of(file);
 	ck_assert_int_eq(papyra_log_ops.rewrite(s, "compact", &keep, 1, NULL,
-						NULL, &err),
+						NULL, &replaced, &err),
 			 0);
 	ck_assert_msg(inode_of(file) != before,
 		      "expected the rewrite to put a new inode in place");
@@ -822,7 +825,7 @@ START_TEST(rewrite_keeps_exactly_the_ranges)
 	uint64_t at;
 
 	ck_assert_int_eq(papyra_log_ops.rewrite(s, "recover", keep, 3, NULL,
-						NULL, &err),
+						NULL, &replaced, &err),
 			 0);
 	snprintf(want, sizeof(want), "%s%s%s", L2, L1, L2);
 	assert_file_str(file, want);
@@ -837,7 +840,7 @@ START_TEST(rewrite_keeps_exactly_the_ranges)
 	assert_file_str(file, want);
 	/* Nothing kept at all: an empty file. */
 	ck_assert_int_eq(papyra_log_ops.rewrite(s, "compact", NULL, 0, NULL,
-						NULL, &err),
+						NULL, &replaced, &err),
 			 0);
 	assert_file_str(file, "");
 	ck_assert_int_eq(papyra_log_ops.size(s), 0);
@@ -856,7 +859,7 @@ START_TEST(rewrite_keeps_mode)
 	ck_assert(chmod(file, 0600) == 0);
 	s = open_store(file, 0, 0);
 	ck_assert_int_eq(papyra_log_ops.rewrite(s, "compact", NULL, 0, NULL,
-						NULL, &err),
+						NULL, &replaced, &err),
 			 0);
 	ck_assert(stat(file, &st) == 0);
 	ck_assert_msg((st.st_mode & 0777) == 0600,
@@ -904,7 +907,7 @@ START_TEST(rewrite_large_file)
 	want_len += keep[n].length;
 	n++;
 	ck_assert_int_eq(papyra_log_ops.rewrite(s, "compact", keep, n, NULL,
-						NULL, &err),
+						NULL, &replaced, &err),
 			 0);
 	ck_assert_int_eq(papyra_log_ops.size(s), want_len);
 	assert_file(file, want, want_len);
@@ -925,7 +928,7 @@ START_TEST(rewrite_refuses_ranges_outside_the_file)
 	tu_write_file(file, L1, strlen(L1));
 	s = open_store(file, 0, 0);
 	ck_assert_int_eq(papyra_log_ops.rewrite(s, "compact", keep, 2, NULL,
-						NULL, &err),
+						NULL, &replaced, &err),
 			 -EINVAL);
 	assert_file_str(file, L1);
 	ck_assert_msg(!exists(tmp), "expected no temporary file left");
@@ -976,7 +979,7 @@ START_TEST(rewrite_failure_leaves_original)
 			rewrite_steps[_i].error);
 	rc = papyra_log_ops.rewrite(s, "recover", keep, 2,
 				    rewrite_steps[_i].quarantine ? qdir : NULL,
-				    &q, &err);
+				    &q, &replaced, &err);
 	papyra_io_faults_clear();
 	ck_assert_msg(rc == -rewrite_steps[_i].error,
 		      "expected a failed %s to fail the rewrite with %d, got %d (%s)",
@@ -984,6 +987,8 @@ START_TEST(rewrite_failure_leaves_original)
 		      err.message);
 	ck_assert_msg(err.message[0] != '\0', "expected a message");
 	ck_assert_msg(q == NULL, "expected no quarantine path on failure");
+	ck_assert_msg(!replaced, "expected a failed %s to leave the old file "
+		      "in place", rewrite_steps[_i].what);
 	assert_file(file, orig, orig_len);
 	ck_assert_msg(inode_of(file) == ino,
 		      "expected the original inode after a failed %s",
@@ -997,7 +1002,7 @@ START_TEST(rewrite_failure_leaves_original)
 	/* The store still works: append, then a clean rewrite. */
 	append_ok(s, L3);
 	ck_assert_int_eq(papyra_log_ops.rewrite(s, "recover", keep, 2, NULL,
-						NULL, &err),
+						NULL, &replaced, &err),
 			 0);
 	want = malloc(len[0] + len[2] + 1);
 	memcpy(want, L1, len[0]);
@@ -1026,8 +1031,10 @@ START_TEST(rewrite_dir_fsync_failure_after_rename)
 
 	papyra_io_fault(PAPYRA_IO_FSYNC, 2, EIO);
 	ck_assert_int_eq(papyra_log_ops.rewrite(s, "compact", &keep, 1, NULL,
-						NULL, &err),
+						NULL, &replaced, &err),
 			 -EIO);
+	ck_assert_msg(replaced, "expected a failed directory fsync to report "
+		      "the new file as already in place");
 	ck_assert_msg(strstr(err.message, "rewritten") != NULL,
 		      "expected the message to say the rewrite is in place: %s",
 		      err.message);
@@ -1078,7 +1085,7 @@ START_TEST(quarantine_preserves_the_original)
 	orig = tu_read_file(file, &orig_len);
 	/* The store judges nothing: quarantining a whole file is allowed. */
 	ck_assert_int_eq(papyra_log_ops.rewrite(s, "recover", &all, 1, qdir,
-						&q1, &err),
+						&q1, &replaced, &err),
 			 0);
 	ck_assert_msg(q1 && is_quarantine_name(q1, qdir),
 		      "expected %s/events.ndjson.quarantine.<ms>, got %s", qdir,
@@ -1089,7 +1096,7 @@ START_TEST(quarantine_preserves_the_original)
 	assert_file(file, orig, orig_len);
 	/* Right away again: a distinct name, not an overwrite. */
 	ck_assert_int_eq(papyra_log_ops.rewrite(s, "recover", &keep, 1, qdir,
-						&q2, &err),
+						&q2, &replaced, &err),
 			 0);
 	ck_assert_msg(q2 && strcmp(q1, q2) != 0 && is_quarantine_name(q2, qdir),
 		      "expected a second, distinct quarantine file, got %s",
@@ -1126,7 +1133,7 @@ START_TEST(quarantine_across_filesystems_copies)
 	keep.length = len[0];
 	orig = tu_read_file(file, &orig_len);
 	ck_assert_int_eq(papyra_log_ops.rewrite(s, "recover", &keep, 1, qdir,
-						&q, &err),
+						&q, &replaced, &err),
 			 0);
 	ck_assert_msg(q && is_quarantine_name(q, qdir),
 		      "expected a quarantine file in %s, got %s", qdir,
