@@ -11,6 +11,8 @@
  * numbers; the grammar walk; member facts (kind and timestamp decoding);
  * papyra_line_classify.
  */
+#include "config.h"
+
 #include "line.h"
 
 #include <math.h>

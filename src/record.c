@@ -1,2 +1,427 @@
-/* placeholder: replaced by the module implementation */
-typedef int papyra_placeholder_record;
+/*
+ * From a line a user wrote to the stored record.  papyra_line_classify
+ * decides whether the line is JSON at all; this file applies the rules of
+ * the log it was written to (a kind's log sets the kind and refuses any
+ * other; "records" needs a known one) and builds the stored form with
+ * json-c: "kind" first, an added "timestamp" right after it, then the other
+ * members in their original order, duplicates collapsed to the last value
+ * as a JSON reader would.  Member values are copied as written, only with
+ * whitespace removed, so numbers keep their text (json-c would clamp big
+ * integers and turn -0 into 0) and strings keep their escapes.  The stored
+ * line is classified again before it is handed out, so an append can never
+ * store what a scan would call an anomaly.
+ */
+#include "config.h"
+
+#include "record.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <json-c/printbuf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kind.h"
+#include "line.h"
+
+#define STORE_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+double papyra_now(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
+		return (double)time(NULL);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* --- walking a line already known to be valid JSON --------------------- */
+
+static const char *skip_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* p at the opening quote of a valid string: the byte after the closing one. */
+static const char *skip_string(const char *p, const char *end)
+{
+	for (p++; p < end; p++) {
+		if (*p == '\\')
+			p++;
+		else if (*p == '"')
+			return p + 1;
+	}
+	return end;
+}
+
+/* p at a valid value: the byte after it. */
+static const char *skip_value(const char *p, const char *end)
+{
+	int depth = 0;
+
+	while (p < end) {
+		char c = *p;
+
+		if (c == '"') {
+			p = skip_string(p, end);
+			if (depth == 0)
+				return p;
+			continue;
+		}
+		if (c == '{' || c == '[') {
+			depth++;
+		} else if (c == '}' || c == ']') {
+			if (depth == 0)
+				return p; /* the enclosing object's end */
+			if (--depth == 0)
+				return p + 1;
+		} else if (depth == 0 && (c == ',' || c == ' ' || c == '\t' ||
+					  c == '\n' || c == '\r')) {
+			return p; /* end of a number or literal */
+		}
+		p++;
+	}
+	return p;
+}
+
+/* The value text raw[0..len) without whitespace outside strings. */
+static char *compact(const char *raw, size_t len)
+{
+	char *dst = malloc(len + 1), *q = dst;
+	const char *p = raw, *end = raw + len;
+
+	if (!dst)
+		return NULL;
+	while (p < end) {
+		if (*p == '"') {
+			const char *s = skip_string(p, end);
+
+			memcpy(q, p, (size_t)(s - p));
+			q += s - p;
+			p = s;
+		} else if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
+			p++;
+		} else {
+			*q++ = *p++;
+		}
+	}
+	*q = '\0';
+	return dst;
+}
+
+struct member {
+	const char *name;  /* the raw string, quotes included */
+	size_t name_len;
+	const char *value; /* the raw value */
+	size_t value_len;
+};
+
+/*
+ * The members of the valid object text line[0..len) in order.  *members is
+ * malloc'd (NULL when there are none); returns the count or -ENOMEM.
+ */
+static long split_members(const char *line, size_t len, struct member **members)
+{
+	const char *p = line, *end = line + len;
+	struct member *m = NULL;
+	size_t n = 0, cap = 0;
+
+	*members = NULL;
+	p = skip_ws(p, end) + 1; /* '{' */
+	for (;;) {
+		p = skip_ws(p, end);
+		if (p >= end || *p == '}')
+			break;
+		if (n == cap) {
+			size_t c = cap ? cap * 2 : 8;
+			struct member *q = realloc(m, c * sizeof(*m));
+
+			if (!q) {
+				free(m);
+				return -ENOMEM;
+			}
+			m = q;
+			cap = c;
+		}
+		m[n].name = p;
+		p = skip_string(p, end);
+		m[n].name_len = (size_t)(p - m[n].name);
+		p = skip_ws(p, end) + 1; /* ':' */
+		p = skip_ws(p, end);
+		m[n].value = p;
+		p = skip_value(p, end);
+		m[n].value_len = (size_t)(p - m[n].value);
+		n++;
+		p = skip_ws(p, end);
+		if (p < end && *p == ',')
+			p++;
+	}
+	*members = m;
+	return (long)n;
+}
+
+/*
+ * Decode the JSON string text raw[0..len) (quotes included) with json-c.
+ * Returns a malloc'd NUL-terminated copy and its length in *out_len, or
+ * NULL on ENOMEM.
+ */
+static char *decode(struct json_tokener *tok, const char *raw, size_t len,
+		    size_t *out_len)
+{
+	struct json_object *o;
+	char *s = NULL;
+
+	if (!memchr(raw, '\\', len)) {
+		s = malloc(len - 1);
+		if (s) {
+			memcpy(s, raw + 1, len - 2);
+			s[len - 2] = '\0';
+			*out_len = len - 2;
+		}
+		return s;
+	}
+	json_tokener_reset(tok);
+	o = json_tokener_parse_ex(tok, raw, (int)len);
+	if (o && json_object_is_type(o, json_type_string)) {
+		size_t n = (size_t)json_object_get_string_len(o);
+
+		s = malloc(n + 1);
+		if (s) {
+			memcpy(s, json_object_get_string(o), n);
+			s[n] = '\0';
+			*out_len = n;
+		}
+	}
+	json_object_put(o);
+	return s;
+}
+
+/* json-c serializer for a member value: the compacted text as written. */
+static int write_raw(struct json_object *jso, struct printbuf *pb, int level,
+		     int flags)
+{
+	const char *text = json_object_get_userdata(jso);
+
+	(void)level;
+	(void)flags;
+	return printbuf_memappend(pb, text, (int)strlen(text));
+}
+
+/* A json-c value that serializes as text (owned by it from now on). */
+static struct json_object *raw_value(char *text)
+{
+	struct json_object *o = json_object_new_string("");
+
+	if (!o) {
+		free(text);
+		return NULL;
+	}
+	json_object_set_serializer(o, write_raw, text, json_object_free_userdata);
+	return o;
+}
+
+/* --- the rules --------------------------------------------------------- */
+
+/* "line is not valid JSON (...)" and friends from a CORRUPTED_LINE detail. */
+static int corrupted(const struct papyra_line_class *c, struct papyra_error *err)
+{
+	if (strcmp(c->detail, "empty line") == 0)
+		return papyra_error_set(err, -EINVAL, "line is empty");
+	if (strncmp(c->detail, "blank line", 10) == 0)
+		return papyra_error_set(err, -EINVAL, "line is blank");
+	if (strncmp(c->detail, "not valid JSON", 14) == 0 ||
+	    strncmp(c->detail, "not valid UTF-8", 15) == 0)
+		return papyra_error_set(err, -EINVAL, "line is %s", c->detail);
+	return papyra_error_set(err, -EINVAL, "line %s", c->detail);
+}
+
+/* A kind's log as the tree names it: events/log, dead_letters/log... */
+static const char *log_name(int kind)
+{
+	static const char *const names[PAPYRA_KIND_COUNT] = {
+		"events/log", "audits/log", "dead_letters/log", "metrics/log",
+	};
+
+	return kind >= 0 && kind < PAPYRA_KIND_COUNT ? names[kind] : "records";
+}
+
+int papyra_record_canonicalize(const char *line, size_t len, int forced_kind,
+			       size_t max_record, double now,
+			       struct papyra_buf *out,
+			       struct papyra_record_info *info,
+			       struct papyra_error *err)
+{
+	struct papyra_line_class cls;
+	struct json_tokener *tok = NULL;
+	struct json_object *obj = NULL;
+	struct member *m = NULL;
+	const struct member *kind_m = NULL, *ts_m = NULL;
+	char *kind_value = NULL;
+	const char *text;
+	size_t text_len, kind_len = 0;
+	long n;
+	int kind, rc;
+
+	if (len > max_record)
+		return papyra_error_set(err, -EMSGSIZE,
+					"record is %zu bytes, longer than max_record (%zu)",
+					len, max_record);
+	papyra_line_classify(line, len, &cls);
+	if (cls.type == PAPYRA_ANOMALY_CORRUPTED_LINE)
+		return corrupted(&cls, err);
+	if (*skip_ws(line, line + len) != '{')
+		return papyra_error_set(err, -EINVAL, "line is %s", cls.detail);
+
+	tok = json_tokener_new();
+	n = split_members(line, len, &m);
+	if (!tok || n < 0) {
+		rc = papyra_error_set(err, -ENOMEM, "out of memory");
+		goto done;
+	}
+
+	/* Which members are "kind" and "timestamp" (the last of each wins). */
+	for (long i = 0; i < n; i++) {
+		size_t l;
+		char *name = decode(tok, m[i].name, m[i].name_len, &l);
+
+		if (!name) {
+			rc = papyra_error_set(err, -ENOMEM, "out of memory");
+			goto done;
+		}
+		if (l == 4 && memcmp(name, "kind", 4) == 0)
+			kind_m = &m[i];
+		else if (l == 9 && memcmp(name, "timestamp", 9) == 0)
+			ts_m = &m[i];
+		free(name);
+	}
+
+	kind = forced_kind;
+	if (kind_m && *kind_m->value != '"') {
+		rc = papyra_error_set(err, -EINVAL, "\"kind\" is not a string");
+		goto done;
+	}
+	if (kind_m) {
+		kind_value = decode(tok, kind_m->value, kind_m->value_len, &kind_len);
+		if (!kind_value) {
+			rc = papyra_error_set(err, -ENOMEM, "out of memory");
+			goto done;
+		}
+		kind = papyra_kind_parse(kind_value, kind_len);
+		if (forced_kind != PAPYRA_KIND_ANY && kind != forced_kind) {
+			rc = papyra_error_set(err, -EINVAL,
+					      "kind '%.64s' does not belong in %s "
+					      "(it takes kind '%s')",
+					      kind_value, log_name(forced_kind),
+					      papyra_kind_name(forced_kind));
+			goto done;
+		}
+		if (kind < 0) {
+			rc = papyra_error_set(err, -EINVAL,
+					      "unknown kind '%.64s' (kinds: event, "
+					      "audit, dead_letter, metric)",
+					      kind_value);
+			goto done;
+		}
+	} else if (forced_kind == PAPYRA_KIND_ANY) {
+		rc = papyra_error_set(err, -EINVAL,
+				      "line has no \"kind\" (records needs one of "
+				      "event, audit, dead_letter, metric)");
+		goto done;
+	}
+	if (ts_m && *ts_m->value != '-' &&
+	    !(*ts_m->value >= '0' && *ts_m->value <= '9')) {
+		rc = papyra_error_set(err, -EINVAL, "\"timestamp\" is not a number");
+		goto done;
+	}
+
+	/* Build: kind, the added timestamp, then the rest in order. */
+	obj = json_object_new_object();
+	rc = obj ? json_object_object_add(obj, "kind",
+					  json_object_new_string(papyra_kind_name(kind)))
+		 : -1;
+	if (rc == 0 && !ts_m) {
+		char stamp[64];
+
+		snprintf(stamp, sizeof(stamp), "%.6f", now);
+		rc = json_object_object_add(obj, "timestamp",
+					    json_object_new_double_s(now, stamp));
+	}
+	for (long i = 0; rc == 0 && i < n; i++) {
+		size_t l;
+		char *name, *value;
+
+		if (&m[i] == kind_m)
+			continue;
+		name = decode(tok, m[i].name, m[i].name_len, &l);
+		if (!name) {
+			rc = -1;
+			break;
+		}
+		if (strlen(name) != l || (l == 4 && memcmp(name, "kind", 4) == 0)) {
+			/*
+			 * json-c keys are C strings: a name holding U+0000
+			 * cannot be stored without changing it.  (Earlier
+			 * duplicates of "kind" are dropped; the last one is
+			 * the kind already written.)
+			 */
+			int nul = strlen(name) != l;
+
+			free(name);
+			if (!nul)
+				continue;
+			rc = papyra_error_set(err, -EINVAL,
+					      "member name with \\u0000 cannot be stored");
+			goto done;
+		}
+		value = compact(m[i].value, m[i].value_len);
+		rc = value ? json_object_object_add(obj, name, raw_value(value)) : -1;
+		free(name);
+	}
+	if (rc != 0) {
+		rc = papyra_error_set(err, -ENOMEM, "out of memory");
+		goto done;
+	}
+
+	text = json_object_to_json_string_length(obj, STORE_FLAGS, &text_len);
+	if (!text) {
+		rc = papyra_error_set(err, -ENOMEM, "out of memory");
+		goto done;
+	}
+	if (text_len > max_record) {
+		rc = papyra_error_set(err, -EMSGSIZE,
+				      "record is %zu bytes as stored, longer than "
+				      "max_record (%zu)", text_len, max_record);
+		goto done;
+	}
+	/* The stored line must be a record by the scan's own judgement. */
+	papyra_line_classify(text, text_len, &cls);
+	if (cls.type != PAPYRA_ANOMALY_NONE) {
+		rc = papyra_error_set(err, -EINVAL, "record cannot be stored: %s",
+				      cls.detail);
+		goto done;
+	}
+	rc = papyra_buf_reserve(out, text_len + 1);
+	if (rc < 0) {
+		rc = papyra_error_set(err, -ENOMEM, "out of memory");
+		goto done;
+	}
+	papyra_buf_append(out, text, text_len);
+	papyra_buf_append(out, "\n", 1);
+	if (info) {
+		info->kind = cls.kind;
+		info->timestamp = cls.timestamp;
+		info->length = text_len + 1;
+	}
+	rc = 0;
+done:
+	json_object_put(obj);
+	if (tok)
+		json_tokener_free(tok);
+	free(kind_value);
+	free(m);
+	return rc;
+}
