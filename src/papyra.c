@@ -375,13 +375,8 @@ static int cmd_scan(struct cli_args *a)
 	if (a->json) {
 		rc = papyra_scan_report_json(&r, &out);
 	} else {
-		if (!r.exists)
-			rc = papyra_buf_printf(&out,
-					       "'%s' does not exist: an empty "
-					       "log, nothing to scan\n",
-					       a->path);
-		if (rc == 0)
-			rc = papyra_scan_report_text(&r, &out);
+		/* the text says so when the file does not exist */
+		rc = papyra_scan_report_text(&r, &out);
 	}
 	status = papyra_scan_report_healthy(&r) ? 0 : 2;
 	papyra_scan_report_release(&r);
