@@ -4,6 +4,9 @@
  * log, a pass-through mount and a plain file), K records per write().  The
  * records are generated before the clock starts; the time covers the
  * writes and the close() of every fd (where a FUSE flush reports errors).
+ * With -w the fds are opened without O_APPEND: the kernel serializes
+ * O_APPEND writes to one inode, so this shows what a file system that
+ * appends whatever the offset could do with concurrent writers.
  * Prints "records N seconds S writes W".
  */
 #include "config.h"
@@ -73,12 +76,13 @@ static void *run(void *arg)
 static void usage(void)
 {
 	fprintf(stderr, "usage: appender [-n RECORDS] [-k PER_WRITE] [-t THREADS]"
-			" [-d SECONDS] [-m] FILE\n"
+			" [-d SECONDS] [-m] [-w] FILE\n"
 			"  -n  records in all (split among threads), default 10000\n"
 			"  -k  records per write(), default 1\n"
 			"  -t  writer threads, each with its own fd, default 1\n"
 			"  -d  stop after SECONDS even if fewer records were written\n"
-			"  -m  mixed kinds (default: kind event only)\n");
+			"  -m  mixed kinds (default: kind event only)\n"
+			"  -w  open without O_APPEND\n");
 	exit(64);
 }
 
@@ -87,18 +91,19 @@ int main(int argc, char **argv)
 	unsigned long records = 10000, done = 0, writes = 0;
 	unsigned per_write = 1, threads = 1, t;
 	double seconds = 0, t0, t1;
-	int events_only = 1, opt, status = 0;
+	int events_only = 1, flags = O_WRONLY | O_APPEND, opt, status = 0;
 	pthread_barrier_t start;
 	struct job *jobs;
 	pthread_t *tids;
 
-	while ((opt = getopt(argc, argv, "n:k:t:d:m")) != -1) {
+	while ((opt = getopt(argc, argv, "n:k:t:d:mw")) != -1) {
 		switch (opt) {
 		case 'n': records = strtoul(optarg, NULL, 10); break;
 		case 'k': per_write = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 't': threads = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'd': seconds = strtod(optarg, NULL); break;
 		case 'm': events_only = 0; break;
+		case 'w': flags = O_WRONLY; break;
 		default: usage();
 		}
 	}
@@ -132,7 +137,7 @@ int main(int argc, char **argv)
 		for (i = 0; i < POOL; i++)
 			j->offs[i + 1] = j->offs[i] +
 					 bench_gen_record(&g, j->pool + j->offs[i]);
-		j->fd = open(j->path, O_WRONLY | O_APPEND);
+		j->fd = open(j->path, flags);
 		if (j->fd < 0) {
 			fprintf(stderr, "appender: cannot open '%s': %s\n",
 				j->path, strerror(errno));
