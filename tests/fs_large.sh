@@ -36,7 +36,7 @@ import os, sys
 lines = []
 n = 0
 while sum(map(len, lines)) < 1024 * 1024 - 64:
-    lines.append(b"{\"seq\":%06d,\"pad\":\"abcdefghijklmnopqrstuvwxyz\"}\n" % n)
+    lines.append(b"{\"seq\":%6d,\"pad\":\"abcdefghijklmnopqrstuvwxyz\"}\n" % n)
     n += 1
 data = b"".join(lines)
 fd = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND)
