@@ -510,6 +510,11 @@ value:
 		enum member_id which = pending;
 
 		pending = MEMBER_OTHER;
+		/* Last one wins, as in Python's json. */
+		if (which == MEMBER_KIND)
+			f->kind = v;
+		else if (which == MEMBER_TIMESTAMP)
+			f->ts = v;
 		switch (*p) {
 		case '{':
 		case '[':
@@ -577,14 +582,11 @@ value:
 			if (!p)
 				return 0;
 		}
-		/* Last one wins, as in Python's json. */
-		if (which == MEMBER_KIND) {
-			f->kind = v;
+		/* A scalar's end (containers need only their first byte). */
+		if (which == MEMBER_KIND)
 			f->kind_end = p;
-		} else if (which == MEMBER_TIMESTAMP) {
-			f->ts = v;
+		else if (which == MEMBER_TIMESTAMP)
 			f->ts_end = p;
-		}
 	}
 
 after:

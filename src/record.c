@@ -169,9 +169,9 @@ static long split_members(const char *line, size_t len, struct member **members)
  * Returns a malloc'd NUL-terminated copy and its length in *out_len, or
  * NULL on ENOMEM.
  */
-static char *decode(struct json_tokener *tok, const char *raw, size_t len,
-		    size_t *out_len)
+static char *decode(const char *raw, size_t len, size_t *out_len)
 {
+	struct json_tokener *tok;
 	struct json_object *o;
 	char *s = NULL;
 
@@ -184,8 +184,16 @@ static char *decode(struct json_tokener *tok, const char *raw, size_t len,
 		}
 		return s;
 	}
-	json_tokener_reset(tok);
+	/*
+	 * A fresh tokener each time: json_tokener_reset() in json-c 0.16
+	 * keeps a pending "\ud800" of the last input, which would corrupt
+	 * the next \u escape.
+	 */
+	tok = json_tokener_new();
+	if (!tok)
+		return NULL;
 	o = json_tokener_parse_ex(tok, raw, (int)len);
+	json_tokener_free(tok);
 	if (o && json_object_is_type(o, json_type_string)) {
 		size_t n = (size_t)json_object_get_string_len(o);
 
@@ -256,7 +264,6 @@ int papyra_record_canonicalize(const char *line, size_t len, int forced_kind,
 			       struct papyra_error *err)
 {
 	struct papyra_line_class cls;
-	struct json_tokener *tok = NULL;
 	struct json_object *obj = NULL;
 	struct member *m = NULL;
 	const struct member *kind_m = NULL, *ts_m = NULL;
@@ -276,9 +283,8 @@ int papyra_record_canonicalize(const char *line, size_t len, int forced_kind,
 	if (*skip_ws(line, line + len) != '{')
 		return papyra_error_set(err, -EINVAL, "line is %s", cls.detail);
 
-	tok = json_tokener_new();
 	n = split_members(line, len, &m);
-	if (!tok || n < 0) {
+	if (n < 0) {
 		rc = papyra_error_set(err, -ENOMEM, "out of memory");
 		goto done;
 	}
@@ -286,7 +292,7 @@ int papyra_record_canonicalize(const char *line, size_t len, int forced_kind,
 	/* Which members are "kind" and "timestamp" (the last of each wins). */
 	for (long i = 0; i < n; i++) {
 		size_t l;
-		char *name = decode(tok, m[i].name, m[i].name_len, &l);
+		char *name = decode(m[i].name, m[i].name_len, &l);
 
 		if (!name) {
 			rc = papyra_error_set(err, -ENOMEM, "out of memory");
@@ -305,7 +311,7 @@ int papyra_record_canonicalize(const char *line, size_t len, int forced_kind,
 		goto done;
 	}
 	if (kind_m) {
-		kind_value = decode(tok, kind_m->value, kind_m->value_len, &kind_len);
+		kind_value = decode(kind_m->value, kind_m->value_len, &kind_len);
 		if (!kind_value) {
 			rc = papyra_error_set(err, -ENOMEM, "out of memory");
 			goto done;
@@ -356,7 +362,7 @@ int papyra_record_canonicalize(const char *line, size_t len, int forced_kind,
 
 		if (&m[i] == kind_m)
 			continue;
-		name = decode(tok, m[i].name, m[i].name_len, &l);
+		name = decode(m[i].name, m[i].name_len, &l);
 		if (!name) {
 			rc = -1;
 			break;
@@ -419,8 +425,6 @@ int papyra_record_canonicalize(const char *line, size_t len, int forced_kind,
 	rc = 0;
 done:
 	json_object_put(obj);
-	if (tok)
-		json_tokener_free(tok);
 	free(kind_value);
 	free(m);
 	return rc;
