@@ -4,9 +4,11 @@
  * strict parser on the same lines for scale.  Not part of the test suite:
  * timing belongs here, not in tests.
  *
- *   cc -O2 -Isrc bench/classify_speed.c src/line.c src/kind.c \
+ *   cc -O2 -IBUILD -Isrc bench/classify_speed.c src/line.c src/kind.c \
  *      $(pkg-config --cflags --libs json-c) -lm -o classify_speed
  *   ./classify_speed [MB]
+ *
+ * (BUILD: a configured build directory, for config.h.)
  */
 #include <json-c/json.h>
 #include <stdio.h>
