@@ -320,6 +320,9 @@ START_TEST(test_canon_keeps_text)
 	ck_canon("{\"kind\":\"event\",\"timestamp\":1,\"s\":\"h\xc3\xa9llo \\u00e9 \xf0\x9f\x98\x80 a/b \\/ \\\" \"}",
 		 PAPYRA_KIND_ANY,
 		 "{\"kind\":\"event\",\"timestamp\":1,\"s\":\"h\xc3\xa9llo \\u00e9 \xf0\x9f\x98\x80 a/b \\/ \\\" \"}\n");
+	/* A lone surrogate in one name must not disturb the next name. */
+	ck_canon("{\"\\ud800\":1,\"k\\u00e9y\":2}", PAPYRA_KIND_EVENT,
+		 "{\"kind\":\"event\",\"timestamp\":1710000000.500000,\"\xef\xbf\xbd\":1,\"k\xc3\xa9y\":2}\n");
 	ck_canon("{\"kind\":\"event\",\"timestamp\":1,\"k\xc3\xa9y\":{\"x y\" : \" a , b \"}}", PAPYRA_KIND_ANY,
 		 "{\"kind\":\"event\",\"timestamp\":1,\"k\xc3\xa9y\":{\"x y\":\" a , b \"}}\n");
 }
@@ -371,6 +374,8 @@ START_TEST(test_canon_refused)
 		   "\"timestamp\" is not a number");
 	ck_refused("{\"timestamp\":null}", PAPYRA_KIND_METRIC, -EINVAL,
 		   "\"timestamp\" is not a number");
+	/* json-c keys are C strings: such a name cannot be stored as written. */
+	ck_refused("{\"a\\u0000b\":1}", PAPYRA_KIND_EVENT, -EINVAL, "\\u0000");
 }
 END_TEST
 
