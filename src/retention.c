@@ -6,6 +6,7 @@
 #include "retention.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -122,10 +123,14 @@ int papyra_retention_parse(const char *text, struct papyra_retention *r,
 	return 0;
 }
 
-/* Seconds without trailing zeros: "86400", "1.5". */
+/*
+ * Seconds without trailing zeros: "86400", "1.5".  The parser takes no
+ * exponent, so a huge value is written out in full: room for every digit
+ * of DBL_MAX plus the fraction.
+ */
 static int format_seconds(double s, struct papyra_buf *out)
 {
-	char tmp[64];
+	char tmp[DBL_MAX_10_EXP + 16];
 	size_t n;
 
 	if (s == floor(s) && s < 1e15)
