@@ -794,7 +794,8 @@ int papyra_backend_recover(struct papyra_backend *b,
 			report->bytes_after = b->ops->size(b->store);
 		}
 	}
-	release_syncs(b, report->rewritten);
+	/* Appends waiting for a sync are durable only if the rename is. */
+	release_syncs(b, report->rewritten && rc == 0);
 	papyra_scan_report_release(&scan);
 	keep_release(&k);
 out:
@@ -846,7 +847,8 @@ int papyra_backend_compact(struct papyra_backend *b,
 			report->bytes_after = b->ops->size(b->store);
 		}
 	}
-	release_syncs(b, report->rewritten);
+	/* Appends waiting for a sync are durable only if the rename is. */
+	release_syncs(b, report->rewritten && rc == 0);
 	keep_release(&k);
 out:
 	pthread_mutex_unlock(&b->lock);
