@@ -18,7 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 build=$(cd "${1:?usage: run.sh BUILDDIR [HARNESS...]}" && pwd)
 shift
-harnesses=${*:-fuzz_classify fuzz_canonicalize fuzz_scan fuzz_parsers}
+harnesses=${*:-fuzz_classify fuzz_canonicalize fuzz_scan fuzz_parsers fuzz_recover}
 seconds=${FUZZ_SECONDS:-60}
 jobs=${FUZZ_JOBS:-2}
 CLANG=${CLANG:-clang}
@@ -28,9 +28,11 @@ test -f "$build/config.h" || { echo "run.sh: no config.h in $build: configure it
 command -v "$CLANG" >/dev/null || { echo "run.sh: $CLANG not found" >&2; exit 77; }
 mkdir -p "$out"
 
-lib="line.c record.c scan.c scan_report.c kind.c buf.c error.c fileio.c retention.c options.c"
+# every core source but the CLI's main
 srcs=
-for f in $lib; do srcs="$srcs $top/src/$f"; done
+for f in "$top"/src/*.c; do
+	case $f in */papyra.c) ;; *) srcs="$srcs $f" ;; esac
+done
 cflags="-g -O1 -std=c11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 jsonc=$(pkg-config --cflags --libs json-c)
 
@@ -38,7 +40,7 @@ for h in $harnesses; do
 	echo "building $h"
 	# shellcheck disable=SC2086
 	$CLANG $cflags -I"$build" -I"$top/src" -I"$here" -o "$out/$h" \
-		"$here/$h.c" $srcs $jsonc -lm
+		"$here/$h.c" $srcs $jsonc -lm -lpthread
 done
 
 test "$seconds" -gt 0 || exit 0
