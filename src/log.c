@@ -427,11 +427,13 @@ static int copy_file(int src, const char *to)
 }
 
 /*
- * Preserve the current file as DIR/NAME.quarantine.<unix-ms>: a hard link
- * when DIR is on the same filesystem (the old bytes stay exactly as they
- * are), a copy when it is not.  Linking before the rename, rather than
- * moving the file away first, means a crash never leaves FILE missing.
- * Two quarantines within one millisecond take the next free millisecond.
+ * Preserve the current file as DIR/NAME.quarantine.<unix-ms>, a copy made
+ * durable before the repaired file is renamed into place, rather than
+ * moving the file away first, so a crash never leaves FILE missing.  It is
+ * a copy, not a hard link: after a crash between the two steps a link
+ * would be a second name for the live log, and the appends of the next
+ * mount would change the evidence.  Two quarantines within one
+ * millisecond take the next free millisecond.
  */
 static int quarantine(struct log_store *s, const char *dir, char **out,
 		      struct papyra_error *err)
@@ -453,10 +455,7 @@ static int quarantine(struct log_store *s, const char *dir, char **out,
 		free(q);
 		if (asprintf(&q, "%s/%s.quarantine.%lld", dir, base, ms) < 0)
 			return papyra_error_set(err, -ENOMEM, "out of memory");
-		rc = papyra_io_link(s->path, q);
-		if (rc == -EXDEV || rc == -EPERM || rc == -EMLINK ||
-		    rc == -EOPNOTSUPP)
-			rc = copy_file(s->fd, q);
+		rc = copy_file(s->fd, q);
 		if (rc != -EEXIST)
 			break;
 	}
