@@ -589,6 +589,33 @@ START_TEST(test_finding_huge_max_age)
 }
 END_TEST
 
+/*
+ * fuzz_classify: json-c in strict mode still takes a single-quoted member
+ * name.  The classifier refuses it (RFC 8259 has only "strings"), and so
+ * must the judge the damage tests rely on.
+ */
+START_TEST(test_finding_single_quoted_name)
+{
+	static const char *const lines[] = {
+		"{'\"\"':true}", "{'kind':\"event\"}", "{\"kind\":\"event\",'a':1}",
+	};
+
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		struct papyra_line_class c;
+		struct judgement j;
+
+		papyra_line_classify(lines[i], strlen(lines[i]), &c);
+		judge_line(lines[i], strlen(lines[i]), &j);
+		ck_assert_msg(c.type == PAPYRA_ANOMALY_CORRUPTED_LINE,
+			      "%s: expected CORRUPTED_LINE from the classifier, got %s",
+			      lines[i], papyra_anomaly_name(c.type));
+		ck_assert_msg(j.type == PAPYRA_ANOMALY_CORRUPTED_LINE,
+			      "%s: expected CORRUPTED_LINE from the judge, got %s",
+			      lines[i], papyra_anomaly_name(j.type));
+	}
+}
+END_TEST
+
 static Suite *damage_suite(void)
 {
 	Suite *s = suite_create("damage");
@@ -605,6 +632,7 @@ static Suite *damage_suite(void)
 
 	tc = tcase_create("fuzz findings");
 	tcase_add_test(tc, test_finding_huge_max_age);
+	tcase_add_test(tc, test_finding_single_quoted_name);
 	suite_add_tcase(s, tc);
 	return s;
 }

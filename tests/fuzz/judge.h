@@ -12,7 +12,9 @@
  *      and whatever else strtod takes that the RFC grammar does not;
  *   2. NaN, Infinity, -Infinity;
  *   3. raw control characters (< 0x20) inside strings;
- *   4. UTF-8 that is overlong, encodes a surrogate, or goes past U+10FFFF.
+ *   4. UTF-8 that is overlong, encodes a surrogate, or goes past U+10FFFF;
+ *   6. single-quoted member names: JSON_TOKENER_STRICT refuses 'x' as a
+ *      value but still takes {'x':1} (found by fuzz_classify).
  * Also decided by the project rather than json-c: a NUL byte anywhere is
  * CORRUPTED_LINE (json-c stops reading at one), a blank line is
  * CORRUPTED_LINE, and nesting deeper than PAPYRA_LINE_MAX_DEPTH is
@@ -37,7 +39,7 @@ struct judgement {
 	int has_timestamp;
 	int timestamp_exact;           /* timestamp below is comparable */
 	double timestamp;
-	int deviation;                 /* json-c accepted, RFC refused: 1..5 */
+	int deviation;                 /* json-c accepted, RFC refused: 1..6 */
 	int key_nul;                   /* a member name holds \u0000: json-c
 					  cuts names at NUL, kind/timestamp
 					  facts are not comparable */
@@ -107,7 +109,7 @@ static int judge_number_ok(const unsigned char *s, size_t n)
 
 /*
  * Walk text json-c accepted and return the first RFC rule json-c let
- * through (1..4 as above, 5 nesting too deep), 0 when none.  Also notes a
+ * through (1..4 and 6 as above, 5 nesting too deep), 0 when none.  Also notes a
  * member name holding \u0000.
  */
 static int judge_tighten(const unsigned char *s, size_t len, int *key_nul)
@@ -159,6 +161,9 @@ static int judge_tighten(const unsigned char *s, size_t len, int *key_nul)
 			if (!judge_number_ok(s + i, j - i))
 				return 1;
 			i = j;
+		} else if (c == '\'') {
+			/* outside a "string": the start of a single-quoted one */
+			return 6;
 		} else if (c == 'N' || c == 'I' || c == 'i' ||
 			   (c == 'n' && i + 1 < len && s[i + 1] == 'a')) {
 			return 2;
