@@ -616,6 +616,32 @@ START_TEST(test_finding_single_quoted_name)
 }
 END_TEST
 
+/*
+ * fuzz_canonicalize: a record whose member name holds \u0000 scans as a
+ * record but is refused on append, by design (json-c keys are C strings,
+ * the stored form could not keep the name).  The refusal must say why.
+ */
+START_TEST(test_finding_nul_member_name)
+{
+	static const char line[] = "{\"kind\":\"event\",\"\\u0000timestamp\":\"\"}";
+	struct papyra_buf out = PAPYRA_BUF_INIT;
+	struct papyra_line_class c;
+	struct papyra_error err;
+	int rc;
+
+	papyra_line_classify(line, strlen(line), &c);
+	ck_assert_msg(c.type == PAPYRA_ANOMALY_NONE, "%s: expected a record, got %s",
+		      line, papyra_anomaly_name(c.type));
+	papyra_error_clear(&err);
+	rc = papyra_record_canonicalize(line, strlen(line), PAPYRA_KIND_ANY, 4096,
+					1.0, &out, NULL, &err);
+	ck_assert_msg(rc == -EINVAL && strstr(err.message, "\\u0000") && out.len == 0,
+		      "%s: expected EINVAL naming \\u0000, got %d '%s'", line, rc,
+		      err.message);
+	papyra_buf_release(&out);
+}
+END_TEST
+
 static Suite *damage_suite(void)
 {
 	Suite *s = suite_create("damage");
@@ -633,6 +659,7 @@ static Suite *damage_suite(void)
 	tc = tcase_create("fuzz findings");
 	tcase_add_test(tc, test_finding_huge_max_age);
 	tcase_add_test(tc, test_finding_single_quoted_name);
+	tcase_add_test(tc, test_finding_nul_member_name);
 	suite_add_tcase(s, tc);
 	return s;
 }

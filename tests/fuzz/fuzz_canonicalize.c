@@ -2,8 +2,8 @@
  * libFuzzer harness: papyra_record_canonicalize.  The first input byte picks
  * the forced kind (any or one of the four), the rest is the written line.
  * Properties: a line the classifier calls a record is accepted when written
- * to "records"; an accepted line yields exactly one stored line, '\n'
- * terminated, starting with {"kind":, that the classifier accepts with the
+ * to "records" (unless a member name holds \u0000, refused by design); an
+ * accepted line yields exactly one stored line, '\n' terminated, starting with {"kind":, that the classifier accepts with the
  * reported kind; and canonicalizing a stored line again gives it back
  * unchanged (the stored form is a fixed point).
  */
@@ -63,8 +63,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fail("unexpected error code", line, len, NULL, err.message);
 		if (rc == -EMSGSIZE && len <= MAX_RECORD)
 			fail("EMSGSIZE for a short line", line, len, NULL, err.message);
+		/*
+		 * A record with a member name holding \u0000 is refused on
+		 * purpose: json-c keys are C strings, so the stored form could
+		 * not keep the name (record.c says so; the scan still accepts
+		 * such a line written by someone else).
+		 */
 		if (len <= MAX_RECORD && in.type == PAPYRA_ANOMALY_NONE &&
-		    (forced == PAPYRA_KIND_ANY || forced == in.kind))
+		    (forced == PAPYRA_KIND_ANY || forced == in.kind) &&
+		    !strstr(err.message, "\\u0000"))
 			fail("a record the classifier accepts was refused", line,
 			     len, NULL, err.message);
 		if (!err.message[0])
