@@ -438,7 +438,7 @@ static double number_value(const unsigned char *p, size_t len)
 		if (digits || *q != '0')
 			digits++;
 		mant = mant * 10 + (uint64_t)(*q - '0');
-		if (digits > 15)
+		if (digits > 19) /* uint64 holds any 19 digits */
 			goto slow;
 	}
 	if (q < end && *q == '.') {
@@ -447,7 +447,7 @@ static double number_value(const unsigned char *p, size_t len)
 				digits++;
 			mant = mant * 10 + (uint64_t)(*q - '0');
 			exp10--;
-			if (digits > 15)
+			if (digits > 19) /* uint64 holds any 19 digits */
 				goto slow;
 		}
 	}
