@@ -13,7 +13,7 @@
  * append fails with EFBIG and is truncated back like any other.
  *
  * Map: open and the lock loop; append/sync/read/scan; rewrite (copy,
- * quarantine, rename, fd swap); the ops table.
+ * quarantine copy via quarantine.c, rename, fd swap); the ops table.
  */
 #include "config.h"
 
@@ -31,6 +31,7 @@
 
 #include "fileio.h"
 #include "lock.h"
+#include "quarantine.h"
 
 #define COPY_CHUNK ((size_t)1 << 20) /* bytes per read/write in a rewrite */
 #define LOCK_TRIES 100               /* reopen attempts when FILE moves */
@@ -357,122 +358,6 @@ out:
 	return rc;
 }
 
-/* mkdir -p dir (mode 0755 for what it creates). */
-static int make_dirs(const char *dir)
-{
-	char *p = strdup(dir);
-	int rc = 0;
-
-	if (!p)
-		return -ENOMEM;
-	for (char *c = p + 1;; c++) {
-		if (*c != '/' && *c != '\0')
-			continue;
-		char saved = *c;
-
-		*c = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
-			rc = -errno;
-			break;
-		}
-		*c = saved;
-		if (!saved)
-			break;
-	}
-	free(p);
-	if (rc == 0) {
-		struct stat st;
-
-		if (stat(dir, &st) < 0)
-			rc = -errno;
-		else if (!S_ISDIR(st.st_mode))
-			rc = -ENOTDIR;
-	}
-	return rc;
-}
-
-/* Copy the whole of the open file src to a new file at to (for EXDEV). */
-static int copy_file(int src, const char *to)
-{
-	struct stat st;
-	uint64_t size, off = 0;
-	char *buf;
-	int dst, rc = 0;
-
-	if (fstat(src, &st) < 0)
-		return -errno;
-	size = (uint64_t)st.st_size;
-	dst = papyra_io_open(to, O_WRONLY | O_CREAT | O_EXCL, 0644);
-	if (dst < 0)
-		return dst;
-	buf = malloc(COPY_CHUNK);
-	if (!buf)
-		rc = -ENOMEM;
-	while (rc == 0 && off < size) {
-		size_t piece = size - off < COPY_CHUNK ? (size_t)(size - off)
-						       : COPY_CHUNK;
-
-		rc = papyra_io_pread_all(src, buf, piece, off);
-		if (rc == 0)
-			rc = papyra_io_pwrite_all(dst, buf, piece, off);
-		off += piece;
-	}
-	free(buf);
-	if (rc == 0)
-		rc = papyra_io_fsync(dst);
-	papyra_io_close(dst);
-	if (rc < 0)
-		unlink(to);
-	return rc;
-}
-
-/*
- * Preserve the current file as DIR/NAME.quarantine.<unix-ms>, a copy made
- * durable before the repaired file is renamed into place, rather than
- * moving the file away first, so a crash never leaves FILE missing.  It is
- * a copy, not a hard link: after a crash between the two steps a link
- * would be a second name for the live log, and the appends of the next
- * mount would change the evidence.  Two quarantines within one
- * millisecond take the next free millisecond.
- */
-static int quarantine(struct log_store *s, const char *dir, char **out,
-		      struct papyra_error *err)
-{
-	const char *base = strrchr(s->path, '/') + 1;
-	struct timespec ts;
-	long long ms;
-	char *q = NULL;
-	int rc;
-
-	rc = make_dirs(dir);
-	if (rc < 0)
-		return papyra_error_set(err, rc,
-					"cannot create quarantine directory '%s': %s",
-					dir, strerror(-rc));
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	for (int tries = 0; tries < 1000; tries++, ms++) {
-		free(q);
-		if (asprintf(&q, "%s/%s.quarantine.%lld", dir, base, ms) < 0)
-			return papyra_error_set(err, -ENOMEM, "out of memory");
-		rc = copy_file(s->fd, q);
-		if (rc != -EEXIST)
-			break;
-	}
-	if (rc == 0)
-		rc = papyra_io_fsync_dir(q);
-	if (rc < 0) {
-		papyra_error_set(err, rc, "cannot quarantine '%s' as '%s': %s",
-				 s->path, q, strerror(-rc));
-		if (rc != -EEXIST)
-			unlink(q);
-		free(q);
-		return rc;
-	}
-	*out = q;
-	return 0;
-}
-
 static int log_rewrite(void *store, const char *tag,
 		       const struct papyra_range *keep, size_t n,
 		       const char *quarantine_dir, char **quarantine_path,
@@ -531,7 +416,8 @@ static int log_rewrite(void *store, const char *tag,
 	if (rc < 0)
 		goto fail;
 	if (quarantine_dir) {
-		rc = quarantine(s, quarantine_dir, &qpath, err);
+		rc = papyra_quarantine_copy(s->fd, s->path, quarantine_dir,
+					    &qpath, err);
 		if (rc < 0)
 			goto fail;
 	}

@@ -960,6 +960,7 @@ static const struct {
 	{ PAPYRA_IO_READ, 2, EIO, 1, "quarantine copy read" },
 	{ PAPYRA_IO_WRITE, 2, ENOSPC, 1, "quarantine copy write" },
 	{ PAPYRA_IO_FSYNC, 2, EIO, 1, "quarantine copy fsync" },
+	{ PAPYRA_IO_LINK, 1, EIO, 1, "quarantine name link" },
 	{ PAPYRA_IO_FSYNC, 3, EIO, 1, "quarantine dir fsync" },
 	{ PAPYRA_IO_RENAME, 1, EROFS, 1, "rename (quarantine)" },
 };
@@ -1114,6 +1115,54 @@ START_TEST(quarantine_preserves_the_original)
 	free(q2);
 	free(qdir);
 	free(orig);
+}
+END_TEST
+
+/*
+ * A copy cut short by a crash keeps its hidden temporary name; the next
+ * quarantine removes it when its writer is gone and leaves the temporary
+ * file of a running process alone.
+ */
+START_TEST(quarantine_removes_dead_temporary_copies)
+{
+	struct papyra_error err;
+	size_t off[5], len[5];
+	void *s = five_lines(off, len);
+	struct papyra_range keep = { off[0], len[0] };
+	char *qdir = tu_path(dir, "q");
+	char *dead, *live, *q = NULL;
+	pid_t child;
+	int status;
+
+	/* A pid that surely runs no process: a child that has been reaped. */
+	child = fork();
+	ck_assert(child >= 0);
+	if (child == 0)
+		_exit(0);
+	ck_assert(waitpid(child, &status, 0) == child);
+	ck_assert(mkdir(qdir, 0755) == 0);
+	ck_assert(asprintf(&dead, "%s/.events.ndjson.quarantine.%ld.tmp", qdir,
+			   (long)child) > 0);
+	ck_assert(asprintf(&live, "%s/.events.ndjson.quarantine.%ld.tmp", qdir,
+			   (long)getppid()) > 0);
+	tu_write_file(dead, "{\"kind\":\"ev", 10);
+	tu_write_file(live, "{\"kind\":\"ev", 10);
+	ck_assert_int_eq(papyra_log_ops.rewrite(s, "recover", &keep, 1, qdir,
+						&q, &replaced, &err),
+			 0);
+	ck_assert_msg(!exists(dead),
+		      "expected the temporary copy of a dead process removed");
+	ck_assert_msg(exists(live),
+		      "expected the temporary copy of a running process kept");
+	ck_assert_msg(q && is_quarantine_name(q, qdir),
+		      "expected a quarantine file beside them, got %s",
+		      q ? q : "(null)");
+	ck_assert_int_eq(count_entries(qdir), 2);
+	papyra_log_ops.close(s);
+	free(q);
+	free(dead);
+	free(live);
+	free(qdir);
 }
 END_TEST
 
@@ -1595,6 +1644,7 @@ static Suite *log_suite(void)
 			    (int)(sizeof(rewrite_steps) / sizeof(rewrite_steps[0])));
 	tcase_add_test(tc, rewrite_dir_fsync_failure_after_rename);
 	tcase_add_test(tc, quarantine_preserves_the_original);
+	tcase_add_test(tc, quarantine_removes_dead_temporary_copies);
 	tcase_add_test(tc, quarantine_across_filesystems_copies);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);

@@ -356,6 +356,12 @@ class Run:
         if mode == "quarantine" and os.path.isdir(self.qdir):
             for q in os.listdir(self.qdir):
                 qp = os.path.join(self.qdir, q)
+                if q.startswith(".") and q.endswith(".tmp"):
+                    # a copy cut short keeps its temporary name; the
+                    # next quarantine removes it once its pid is gone
+                    self.note("quarantine: temp copy left")
+                    os.unlink(qp)
+                    continue
                 _, qjunk, qtail = parse_file(qp, junk)
                 if qtail == DAMAGE[3]:
                     qjunk.append(qtail)
