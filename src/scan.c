@@ -1,6 +1,7 @@
 /*
  * The scan: split a log into lines, ask papyra_line_classify about each
- * one, and collect anomalies and counts in one pass.  The file is mapped
+ * one, and collect anomalies and counts in one pass, on several threads
+ * when the log is large.  The file is mapped
  * rather than read, so a scan of a large log costs no copy; where mapping
  * is not possible (some filesystems refuse it) the file is read into
  * memory instead.  Only the last line's place in the file is decided here:
@@ -13,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,33 +105,27 @@ static int add_truncated(struct papyra_scan_report *r, const char *line,
 			   len == 1 ? "" : "s");
 }
 
-int papyra_scan_buffer(const char *data, size_t len, papyra_scan_record_fn fn,
-		       void *ctx, struct papyra_scan_report *report,
-		       struct papyra_error *err)
+/*
+ * Scan the lines starting in data[pos..end) of a buffer of total bytes,
+ * numbering them from lineno + 1, into report (whose counts it adds to).
+ * Only a range that reaches total can end in a line without '\n'.
+ */
+static int scan_range(const char *data, size_t pos, size_t end, size_t total,
+		      uint64_t lineno, papyra_scan_record_fn fn, void *ctx,
+		      struct papyra_scan_report *report,
+		      struct papyra_error *err)
 {
-	uint64_t lineno = 0;
-	size_t pos = 0;
 	int rc;
 
-	if (!report->backend)
-		report->backend = "json";
-	report->exists = 1;
-	report->bytes = len;
-	report->lines = 0;
-	report->total_records = 0;
-	report->good_end = 0;
-	for (int k = 0; k < PAPYRA_KIND_COUNT; k++)
-		report->records[k] = 0;
-
-	while (pos < len) {
+	while (pos < end) {
 		const char *line = data + pos;
-		const char *nl = memchr(line, '\n', len - pos);
+		const char *nl = memchr(line, '\n', total - pos);
 		struct papyra_line_class c;
 		size_t l;
 
 		lineno++;
 		if (!nl) {
-			rc = add_truncated(report, line, len - pos, lineno, pos);
+			rc = add_truncated(report, line, total - pos, lineno, pos);
 			if (rc < 0)
 				goto nomem;
 			break;
@@ -175,6 +171,203 @@ int papyra_scan_buffer(const char *data, size_t len, papyra_scan_record_fn fn,
 nomem:
 	report->lines = lineno;
 	return papyra_error_set(err, -ENOMEM, "out of memory during the scan");
+}
+
+/*
+ * A large buffer is cut at line boundaries into parts that threads scan at
+ * once: classifying is pure CPU work on bytes already in memory, so a scan
+ * (and so the mount of a big log) goes as many times faster as there are
+ * cores.  The caller's callback still sees every record in file order, on
+ * the calling thread: the first part is scanned there directly, and the
+ * other threads keep what they found for it to replay after them.
+ */
+#define PART_MIN ((size_t)4 << 20) /* smaller parts do not pay a thread */
+#define PARTS_MAX 8
+
+struct found {                   /* a record a helper thread saw */
+	uint64_t offset;
+	double timestamp;
+	uint32_t length;
+	int kind;
+};
+
+struct part {
+	const char *data;
+	size_t start, end, total;
+	int keep;                    /* keep records for a replay */
+	struct found *found;         /* mmap'ed, so freeing returns it */
+	size_t found_count, found_cap;
+	struct papyra_scan_report report;
+	struct papyra_error err;
+	int rc;
+	pthread_t thread;
+	int started;
+};
+
+static int keep_found(void *ctx, uint64_t offset, uint32_t length, int kind,
+		      double timestamp)
+{
+	struct part *p = ctx;
+
+	if (p->found_count == p->found_cap) {
+		size_t cap = p->found_cap ? p->found_cap * 2 : 65536;
+		void *m = p->found ?
+			mremap(p->found, p->found_cap * sizeof(*p->found),
+			       cap * sizeof(*p->found), MREMAP_MAYMOVE) :
+			mmap(NULL, cap * sizeof(*p->found),
+			     PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (m == MAP_FAILED)
+			return -ENOMEM;
+		p->found = m;
+		p->found_cap = cap;
+	}
+	p->found[p->found_count++] = (struct found){ offset, timestamp, length,
+						     kind };
+	return 0;
+}
+
+static void *scan_part(void *arg)
+{
+	struct part *p = arg;
+
+	p->rc = scan_range(p->data, p->start, p->end, p->total, 0,
+			   p->keep ? keep_found : NULL, p, &p->report, &p->err);
+	return NULL;
+}
+
+static size_t part_count(size_t len)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t n = len / PART_MIN;
+
+	if (cpus < 1)
+		cpus = 1;
+	if (n > (size_t)cpus)
+		n = (size_t)cpus;
+	if (n > PARTS_MAX)
+		n = PARTS_MAX;
+	return n ? n : 1;
+}
+
+/* Add part p's findings (lines numbered from 1) to report, in order. */
+static int merge_part(struct papyra_scan_report *report, struct part *p,
+		      papyra_scan_record_fn fn, void *ctx,
+		      struct papyra_error *err)
+{
+	uint64_t base = report->lines;
+	int rc;
+
+	for (size_t i = 0; i < p->report.anomaly_count; i++) {
+		struct papyra_anomaly *a = &p->report.anomalies[i];
+
+		rc = add_anomaly(report, a->type, base + a->line, a->offset,
+				 a->length, "%s", a->detail);
+		if (rc < 0)
+			return papyra_error_set(err, rc,
+						"out of memory during the scan");
+	}
+	for (size_t i = 0; fn && i < p->found_count; i++) {
+		const struct found *f = &p->found[i];
+
+		rc = fn(ctx, f->offset, f->length, f->kind, f->timestamp);
+		if (rc < 0)
+			return papyra_error_set(err, rc,
+						"scan stopped at offset %llu: %s",
+						(unsigned long long)f->offset,
+						strerror(-rc));
+	}
+	for (int k = 0; k < PAPYRA_KIND_COUNT; k++)
+		report->records[k] += p->report.records[k];
+	report->total_records += p->report.total_records;
+	report->lines = base + p->report.lines;
+	report->good_end = p->report.good_end;
+	return 0;
+}
+
+int papyra_scan_buffer(const char *data, size_t len, papyra_scan_record_fn fn,
+		       void *ctx, struct papyra_scan_report *report,
+		       struct papyra_error *err)
+{
+	return papyra_scan_buffer_parts(data, len, part_count(len), fn, ctx,
+					report, err);
+}
+
+int papyra_scan_buffer_parts(const char *data, size_t len, size_t n,
+			     papyra_scan_record_fn fn, void *ctx,
+			     struct papyra_scan_report *report,
+			     struct papyra_error *err)
+{
+	struct part parts[PARTS_MAX];
+	size_t cut = 0;
+	int rc;
+
+	if (n < 1)
+		n = 1;
+	if (n > PARTS_MAX)
+		n = PARTS_MAX;
+
+	if (!report->backend)
+		report->backend = "json";
+	report->exists = 1;
+	report->bytes = len;
+	report->lines = 0;
+	report->total_records = 0;
+	report->good_end = 0;
+	for (int k = 0; k < PAPYRA_KIND_COUNT; k++)
+		report->records[k] = 0;
+
+	/* Cut just after the first '\n' at or past each even share. */
+	for (size_t i = 0; i < n; i++) {
+		struct part *p = &parts[i];
+		size_t end = len;
+
+		if (i + 1 < n && cut < len) {
+			size_t from = len / n * (i + 1);
+			const char *nl;
+
+			if (from < cut) /* a long line went past this share */
+				from = cut;
+			nl = memchr(data + from, '\n', len - from);
+			if (nl)
+				end = (size_t)(nl - data) + 1;
+		}
+		memset(p, 0, sizeof(*p));
+		p->data = data;
+		p->start = cut;
+		p->end = end;
+		p->total = len;
+		p->keep = fn != NULL;
+		p->report.good_end = cut;
+		cut = end;
+	}
+	for (size_t i = 1; i < n; i++)
+		if (parts[i].start < parts[i].end)
+			parts[i].started = pthread_create(&parts[i].thread, NULL,
+							  scan_part,
+							  &parts[i]) == 0;
+
+	rc = scan_range(data, parts[0].start, parts[0].end, len, 0, fn, ctx,
+			report, err);
+	for (size_t i = 1; i < n; i++) {
+		struct part *p = &parts[i];
+
+		if (p->started)
+			pthread_join(p->thread, NULL);
+		else if (rc == 0)
+			scan_part(p); /* no thread to be had: scan it here */
+		if (rc == 0 && p->rc < 0) {
+			*err = p->err;
+			rc = p->rc;
+		}
+		if (rc == 0 && p->start < p->end)
+			rc = merge_part(report, p, fn, ctx, err);
+		papyra_scan_report_release(&p->report);
+		if (p->found)
+			munmap(p->found, p->found_cap * sizeof(*p->found));
+	}
+	return rc;
 }
 
 /* Read the whole file when it cannot be mapped. */

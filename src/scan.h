@@ -56,6 +56,16 @@ int papyra_scan_buffer(const char *data, size_t len, papyra_scan_record_fn fn,
 		       void *ctx, struct papyra_scan_report *report,
 		       struct papyra_error *err);
 
+/*
+ * The same, cut into parts (at most 8) scanned by as many threads; fn still
+ * runs on the calling thread, in file order.  papyra_scan_buffer picks the
+ * number from the size and the CPUs online; tests pick it themselves.
+ */
+int papyra_scan_buffer_parts(const char *data, size_t len, size_t parts,
+			     papyra_scan_record_fn fn, void *ctx,
+			     struct papyra_scan_report *report,
+			     struct papyra_error *err);
+
 /* Scan the open file fd (from offset 0 to its current size). */
 int papyra_scan_fd(int fd, papyra_scan_record_fn fn, void *ctx,
 		   struct papyra_scan_report *report, struct papyra_error *err);

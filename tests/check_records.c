@@ -722,6 +722,206 @@ START_TEST(test_scan_callback_abort)
 }
 END_TEST
 
+/* Every callback of a scan, to compare one scan's with another's. */
+struct calls {
+	size_t n, cap;
+	struct { uint64_t offset; uint32_t length; int kind; double ts; } *c;
+	size_t stop_at; /* fail the call with this 1-based number; 0: never */
+};
+
+static int record_call(void *ctx, uint64_t offset, uint32_t length, int kind,
+		       double ts)
+{
+	struct calls *k = ctx;
+
+	if (k->n == k->cap) {
+		k->cap = k->cap ? k->cap * 2 : 256;
+		k->c = realloc(k->c, k->cap * sizeof(*k->c));
+		if (!k->c)
+			ck_abort_msg("out of memory recording callbacks");
+	}
+	k->c[k->n].offset = offset;
+	k->c[k->n].length = length;
+	k->c[k->n].kind = kind;
+	k->c[k->n].ts = ts;
+	k->n++;
+	return k->stop_at && k->n == k->stop_at ? -ENOMEM : 0;
+}
+
+/* Plain checks in hot loops: Check writes a message for each assertion. */
+#define must_build(call)                                                \
+	do {                                                            \
+		if ((call) != 0)                                        \
+			ck_abort_msg("out of memory building a log");   \
+	} while (0)
+
+/* A log of random good and damaged lines, long ones and a torn tail. */
+static char *random_log(unsigned seed, size_t lines, size_t *len)
+{
+#define POOL(x) { x, sizeof(x) - 1 }
+	static const struct { const char *text; size_t len; } pool[] = {
+		POOL(G1), POOL(G2),
+		POOL("{\"kind\":\"snapshot\",\"state\":{\"x\":[1,2,3]}}\n"),
+		POOL("{\"kind\":\"dead_letter\",\"timestamp\":\"soon\"}\n"),
+		POOL("oops\n"), POOL("\n"), POOL("{\"kind\":\"event\"\n"),
+		POOL("[1,2]\n"), POOL("{\"kind\":\"nope\",\"timestamp\":1}\n"),
+		POOL("{\"kind\":\"ev\xff\"}\n"),
+		POOL("{\"kind\":\"event\",\"v\":\"\0\"}\n"),
+	};
+#undef POOL
+	struct papyra_buf b = PAPYRA_BUF_INIT;
+
+	srand(seed);
+	for (size_t i = 0; i < lines; i++) {
+		int pick = rand() % 40;
+
+		if (pick < 11) {
+			must_build(papyra_buf_append(&b, pool[pick].text,
+							   pool[pick].len));
+		} else if (pick == 11) {
+			/* a long record, to straddle the cut between parts */
+			size_t pad = (size_t)(rand() % 20000);
+
+			must_build(papyra_buf_printf(&b, "{\"kind\":\"event\",\"p\":\""));
+			for (size_t j = 0; j < pad; j++)
+				must_build(papyra_buf_append(&b, "x", 1));
+			must_build(papyra_buf_printf(&b, "\"}\n"));
+		} else {
+			must_build(papyra_buf_printf(&b,
+				"{\"kind\":\"event\",\"timestamp\":%d.%03d,\"i\":%zu}\n",
+				1710000000 + rand() % 1000, rand() % 1000, i));
+		}
+	}
+	if (seed % 3 == 0)
+		must_build(papyra_buf_printf(&b, "{\"kind\":\"ev"));
+	else if (seed % 3 == 1)
+		must_build(papyra_buf_append(&b, "\0\0\0", 3));
+	*len = b.len;
+	return b.data;
+}
+
+static void ck_same_scan(const struct papyra_scan_report *a,
+			 const struct calls *ca,
+			 const struct papyra_scan_report *b,
+			 const struct calls *cb, const char *what)
+{
+	if (a->lines != b->lines || a->total_records != b->total_records ||
+	    a->good_end != b->good_end || a->bytes != b->bytes)
+		ck_abort_msg("%s: expected %llu lines, %llu records, good end "
+			     "%llu as in one part, got %llu, %llu, %llu", what,
+			     (unsigned long long)a->lines,
+			     (unsigned long long)a->total_records,
+			     (unsigned long long)a->good_end,
+			     (unsigned long long)b->lines,
+			     (unsigned long long)b->total_records,
+			     (unsigned long long)b->good_end);
+	for (int k = 0; k < PAPYRA_KIND_COUNT; k++)
+		if (a->records[k] != b->records[k])
+			ck_abort_msg("%s: expected %llu records of kind %d as in "
+				     "one part, got %llu", what,
+				     (unsigned long long)a->records[k], k,
+				     (unsigned long long)b->records[k]);
+	if (a->anomaly_count != b->anomaly_count)
+		ck_abort_msg("%s: expected %zu anomalies as in one part, got %zu",
+			     what, a->anomaly_count, b->anomaly_count);
+	for (size_t i = 0; i < a->anomaly_count; i++) {
+		const struct papyra_anomaly *x = &a->anomalies[i];
+		const struct papyra_anomaly *y = &b->anomalies[i];
+
+		if (x->type != y->type || x->line != y->line ||
+		    x->offset != y->offset || x->length != y->length ||
+		    strcmp(x->detail, y->detail) != 0)
+			ck_abort_msg("%s: anomaly %zu: expected line %llu offset "
+				     "%llu (%s), got line %llu offset %llu (%s)",
+				     what, i, (unsigned long long)x->line,
+				     (unsigned long long)x->offset, x->detail,
+				     (unsigned long long)y->line,
+				     (unsigned long long)y->offset, y->detail);
+	}
+	if (ca->n != cb->n)
+		ck_abort_msg("%s: expected %zu callbacks, got %zu", what, ca->n,
+			     cb->n);
+	for (size_t i = 0; i < ca->n; i++)
+		if (ca->c[i].offset != cb->c[i].offset ||
+		    ca->c[i].length != cb->c[i].length ||
+		    ca->c[i].kind != cb->c[i].kind ||
+		    memcmp(&ca->c[i].ts, &cb->c[i].ts, sizeof(double)) != 0)
+			ck_abort_msg("%s: callback %zu: expected the record at "
+				     "offset %llu, got offset %llu", what, i,
+				     (unsigned long long)ca->c[i].offset,
+				     (unsigned long long)cb->c[i].offset);
+}
+
+/*
+ * A scan cut into parts for threads finds exactly what one pass finds, and
+ * calls back in the same order, whatever the cuts: few lines and many
+ * parts, long lines across a cut, damage and torn tails anywhere.
+ */
+START_TEST(test_scan_parts_agree)
+{
+	static const size_t sizes[] = { 0, 1, 3, 40, 2000 };
+
+	for (unsigned seed = 0; seed < 30; seed++) {
+		size_t len;
+		char *data = random_log(seed, sizes[seed % 5], &len);
+		struct papyra_scan_report one;
+		struct papyra_error err;
+		struct calls c1 = { 0 };
+
+		papyra_scan_report_init(&one);
+		ck_assert_int_eq(papyra_scan_buffer_parts(data, len, 1, record_call,
+							  &c1, &one, &err), 0);
+		for (size_t parts = 2; parts <= 9; parts++) {
+			struct papyra_scan_report r;
+			struct calls cn = { 0 };
+			char what[64];
+
+			snprintf(what, sizeof(what), "seed %u, %zu parts", seed, parts);
+			papyra_scan_report_init(&r);
+			ck_assert_int_eq(papyra_scan_buffer_parts(data, len, parts,
+								  record_call, &cn,
+								  &r, &err), 0);
+			ck_same_scan(&one, &c1, &r, &cn, what);
+			papyra_scan_report_release(&r);
+			/* Without a callback: the same counts and anomalies. */
+			papyra_scan_report_init(&r);
+			ck_assert_int_eq(papyra_scan_buffer_parts(data, len, parts,
+								  NULL, NULL, &r,
+								  &err), 0);
+			cn.n = 0;
+			ck_same_scan(&one, &(struct calls){ 0 }, &r, &cn, what);
+			papyra_scan_report_release(&r);
+			free(cn.c);
+		}
+		papyra_scan_report_release(&one);
+		free(c1.c);
+		free(data);
+	}
+}
+END_TEST
+
+/* A callback failing in a later part stops the scan there. */
+START_TEST(test_scan_parts_callback_abort)
+{
+	size_t len;
+	char *data = random_log(7, 2000, &len);
+	struct papyra_scan_report r;
+	struct papyra_error err;
+	struct calls c = { .stop_at = 1000 };
+
+	papyra_scan_report_init(&r);
+	ck_assert_int_eq(papyra_scan_buffer_parts(data, len, 4, record_call, &c,
+						  &r, &err), -ENOMEM);
+	ck_assert_msg(c.n == 1000, "expected the scan to stop at the failing "
+		      "callback (1000), it made %zu", c.n);
+	ck_assert_msg(strstr(err.message, "scan stopped at") != NULL,
+		      "expected 'scan stopped at', got '%s'", err.message);
+	papyra_scan_report_release(&r);
+	free(c.c);
+	free(data);
+}
+END_TEST
+
 START_TEST(test_scan_large_fd)
 {
 	/* Many pages through the mapping, the same through a plain buffer. */
@@ -1457,6 +1657,8 @@ static Suite *records_suite(void)
 	tcase_add_test(tc, test_scan_empty_missing);
 	tcase_add_test(tc, test_scan_callback_abort);
 	tcase_add_test(tc, test_scan_large_fd);
+	tcase_add_test(tc, test_scan_parts_agree);
+	tcase_add_test(tc, test_scan_parts_callback_abort);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("report");
