@@ -1,5 +1,7 @@
 /*
- * libFuzzer harness: papyra_scan_buffer over arbitrary bytes, checked
+ * libFuzzer harness: papyra_scan_buffer over arbitrary bytes, cut into one
+ * to five parts scanned by as many threads (the count follows the size, so
+ * every input is tried with some cut), checked
  * against a line-by-line model built here from papyra_line_classify and the
  * TRUNCATED_LINE rule: the same anomalies (type, line, offset, length) in
  * the same order, offsets increasing and at line starts, records plus
@@ -74,7 +76,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc;
 
 	papyra_scan_report_init(&r);
-	rc = papyra_scan_buffer((const char *)data, size, on_record, &s, &r, &err);
+	rc = papyra_scan_buffer_parts((const char *)data, size, 1 + size % 5,
+				      on_record, &s, &r, &err);
 	CHECK(rc == 0, "scan failed: %s", err.message);
 	CHECK(r.bytes == size, "bytes %llu, expected %zu", (unsigned long long)r.bytes, size);
 
