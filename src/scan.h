@@ -71,6 +71,16 @@ int papyra_scan_fd(int fd, papyra_scan_record_fn fn, void *ctx,
 		   struct papyra_scan_report *report, struct papyra_error *err);
 
 /*
+ * The same with the number of parts and the bytes read at a time chosen
+ * (0: as papyra_scan_fd would); a line longer than window is still read
+ * whole.  For tests.
+ */
+int papyra_scan_fd_parts(int fd, size_t parts, size_t window,
+			 papyra_scan_record_fn fn, void *ctx,
+			 struct papyra_scan_report *report,
+			 struct papyra_error *err);
+
+/*
  * Scan the file at path.  A missing file is an empty, healthy log
  * (report->exists = 0, returns 0); an unreadable one returns the negative
  * errno with the path and strerror in err.

@@ -9,6 +9,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <math.h>
 #include <regex.h>
@@ -853,6 +854,49 @@ static void ck_same_scan(const struct papyra_scan_report *a,
 }
 
 /*
+ * The same log in a file, read in windows from one byte (every line
+ * crosses a window and grows the buffer) to more than the file, in one to
+ * five parts: the same findings as one pass over the buffer.
+ */
+static void scan_file_windows(const char *data, size_t len,
+			      const struct papyra_scan_report *one,
+			      const struct calls *c1, unsigned seed)
+{
+	static const size_t windows[] = { 1, 7, 64, 4096, 1 << 20 };
+	char *dir = tu_tempdir(), *path = tu_path(dir, "log.ndjson");
+	int fd;
+
+	tu_write_file(path, data, len);
+	fd = open(path, O_RDONLY);
+	ck_assert_msg(fd >= 0, "expected to open %s", path);
+	for (size_t w = 0; w < sizeof(windows) / sizeof(windows[0]); w++) {
+		for (size_t parts = 1; parts <= 5; parts++) {
+			struct papyra_scan_report r;
+			struct papyra_error err;
+			struct calls cn = { 0 };
+			char what[96];
+			int rc;
+
+			snprintf(what, sizeof(what),
+				 "seed %u, file, window %zu, %zu parts", seed,
+				 windows[w], parts);
+			papyra_scan_report_init(&r);
+			rc = papyra_scan_fd_parts(fd, parts, windows[w],
+						  record_call, &cn, &r, &err);
+			if (rc != 0)
+				ck_abort_msg("%s: expected the scan to succeed, "
+					     "got %d (%s)", what, rc, err.message);
+			ck_same_scan(one, c1, &r, &cn, what);
+			papyra_scan_report_release(&r);
+			free(cn.c);
+		}
+	}
+	close(fd);
+	tu_rmtree(dir);
+	free(path);
+}
+
+/*
  * A scan cut into parts for threads finds exactly what one pass finds, and
  * calls back in the same order, whatever the cuts: few lines and many
  * parts, long lines across a cut, damage and torn tails anywhere.
@@ -893,6 +937,7 @@ START_TEST(test_scan_parts_agree)
 			papyra_scan_report_release(&r);
 			free(cn.c);
 		}
+		scan_file_windows(data, len, &one, &c1, seed);
 		papyra_scan_report_release(&one);
 		free(c1.c);
 		free(data);
