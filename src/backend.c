@@ -161,7 +161,9 @@ int papyra_backend_open(struct papyra_backend **out, const char *path,
 	if (rc < 0)
 		goto fail;
 
+	papyra_index_load_begin(b->ix);
 	rc = b->ops->scan(b->store, papyra_index_add, b->ix, report, err);
+	papyra_index_load_end(b->ix);
 	if (rc < 0)
 		goto fail;
 	b->torn_tail = report->bytes > report->good_end;

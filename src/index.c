@@ -22,12 +22,15 @@
  * keyed by (policy, record count, now rounded down to the second), as a
  * list for every kind and one per kind (5 bytes per live entry each).
  */
+#include "config.h"
+
 #include "index.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define CK_SHIFT 3                 /* one checkpoint per 8 list entries */
 #define CK_STEP (1u << CK_SHIFT)
@@ -57,6 +60,7 @@ struct papyra_index {
 	uint64_t *cum;  /* cum[i]: bytes before record i; n + 1 entries */
 	size_t n, cap;
 	int ts_sorted;  /* timestamps non-decreasing, NaN as -infinity */
+	int loading;    /* between load_begin and load_end */
 	double ts_last; /* last timestamp key added */
 	struct seq kind[PAPYRA_KIND_COUNT];
 	struct live_cache cache;
@@ -97,7 +101,26 @@ static void seq_release(struct seq *s)
 	memset(s, 0, sizeof(*s));
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
+/*
+ * Fault in the pages of a grown array's new part in one call, during a
+ * load.  Touching fresh pages one fault at a time is most of the cost of
+ * indexing a large log on virtual machines; asking for them in bulk halves
+ * it.  Advice only: an older kernel refuses it and the pages come one by
+ * one.  Outside a load an append must not pay for faulting in the next
+ * half of a large array, so the pages come as they are used.
+ */
+static void prefault(void *p, size_t from, size_t to)
+{
+	uintptr_t page = 4096, a = ((uintptr_t)p + from + page - 1) & ~(page - 1);
+	uintptr_t b = ((uintptr_t)p + to) & ~(page - 1);
+
+#ifdef MADV_POPULATE_WRITE
+	if (b > a && b - a >= ((size_t)1 << 20))
+		(void)madvise((void *)a, b - a, MADV_POPULATE_WRITE);
+#endif
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem, int bulk)
 {
 	size_t c = *cap ? *cap : 16;
 	void *q;
@@ -112,19 +135,22 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
 	q = realloc(*p, c * elem);
 	if (!q)
 		return -ENOMEM;
+	if (bulk)
+		prefault(q, *cap * elem, c * elem);
 	*p = q;
 	*cap = c;
 	return 0;
 }
 
 /* Reserve room for one more entry, so that seq_push cannot fail. */
-static int seq_reserve(struct seq *s)
+static int seq_reserve(struct seq *s, int bulk)
 {
-	int rc = grow((void **)&s->pos, &s->cap, s->n + 1, sizeof(*s->pos));
+	int rc = grow((void **)&s->pos, &s->cap, s->n + 1, sizeof(*s->pos),
+		      bulk);
 
 	if (rc == 0)
 		rc = grow((void **)&s->ck, &s->ck_cap,
-			  (s->n >> CK_SHIFT) + 1, sizeof(*s->ck));
+			  (s->n >> CK_SHIFT) + 1, sizeof(*s->ck), bulk);
 	return rc;
 }
 
@@ -278,16 +304,23 @@ int papyra_index_add(void *ixp, uint64_t offset, uint32_t length, int kind,
 		/* a grown array is kept even if a later one fails */
 		if (!(q = realloc(ix->ok, c * sizeof(*ix->ok))))
 			return -ENOMEM;
+		if (ix->loading)
+			prefault(q, cap * sizeof(*ix->ok), c * sizeof(*ix->ok));
 		ix->ok = q;
 		if (!(q = realloc(ix->ts, c * sizeof(*ix->ts))))
 			return -ENOMEM;
+		if (ix->loading)
+			prefault(q, cap * sizeof(*ix->ts), c * sizeof(*ix->ts));
 		ix->ts = q;
 		if (!(q = realloc(ix->cum, (c + 1) * sizeof(*ix->cum))))
 			return -ENOMEM;
+		if (ix->loading)
+			prefault(q, (cap + 1) * sizeof(*ix->cum),
+				 (c + 1) * sizeof(*ix->cum));
 		ix->cum = q;
 		ix->cap = c;
 	}
-	rc = seq_reserve(&ix->kind[kind]);
+	rc = seq_reserve(&ix->kind[kind], ix->loading);
 	if (rc < 0)
 		return rc;
 
@@ -301,6 +334,54 @@ int papyra_index_add(void *ixp, uint64_t offset, uint32_t length, int kind,
 	else
 		ix->ts_last = ts_key(timestamp);
 	return 0;
+}
+
+/* Shrink an array to n elements (at least one); a failure keeps it. */
+static void trim(void **p, size_t *cap, size_t n, size_t elem)
+{
+	void *q;
+
+	if (n == 0)
+		n = 1;
+	if (n >= *cap)
+		return;
+	q = realloc(*p, n * elem);
+	if (q) {
+		*p = q;
+		*cap = n;
+	}
+}
+
+void papyra_index_load_begin(struct papyra_index *ix)
+{
+	ix->loading = 1;
+}
+
+void papyra_index_load_end(struct papyra_index *ix)
+{
+	size_t want = ix->n + 1;
+
+	ix->loading = 0;
+	if (want < ix->cap) {
+		/* A shrink that fails leaves an array larger than want, which
+		   is as good: the shared capacity becomes want either way. */
+		void *q;
+
+		if ((q = realloc(ix->ok, want * sizeof(*ix->ok))))
+			ix->ok = q;
+		if ((q = realloc(ix->ts, want * sizeof(*ix->ts))))
+			ix->ts = q;
+		if ((q = realloc(ix->cum, (want + 1) * sizeof(*ix->cum))))
+			ix->cum = q;
+		ix->cap = want;
+	}
+	for (int k = 0; k < PAPYRA_KIND_COUNT; k++) {
+		struct seq *s = &ix->kind[k];
+
+		trim((void **)&s->pos, &s->cap, s->n, sizeof(*s->pos));
+		trim((void **)&s->ck, &s->ck_cap, (s->n >> CK_SHIFT) + 1,
+		     sizeof(*s->ck));
+	}
 }
 
 size_t papyra_index_count(const struct papyra_index *ix)

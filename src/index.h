@@ -32,6 +32,14 @@ void papyra_index_free(struct papyra_index *ix); /* NULL allowed */
 int papyra_index_add(void *ix, uint64_t offset, uint32_t length, int kind,
 		     double timestamp);
 
+/*
+ * Around a bulk load (the scan of a whole log into the index): arrays grown
+ * during it are faulted in in one call each, and trimmed to size at its
+ * end, so a loaded log costs its bytes per record and not the growth slack.
+ */
+void papyra_index_load_begin(struct papyra_index *ix);
+void papyra_index_load_end(struct papyra_index *ix);
+
 size_t papyra_index_count(const struct papyra_index *ix);
 /* Bytes of all indexed records (whatever the policy). */
 uint64_t papyra_index_bytes(const struct papyra_index *ix);

@@ -301,7 +301,12 @@ static void randomized(int monotonic, unsigned seed, int trials)
 		size_t n = (size_t)(rand() % 40);
 
 		ck_assert(ix != NULL);
+		/* Every other index is built as a load, as a mount does. */
+		if (t % 2)
+			papyra_index_load_begin(ix);
 		build_log(&l, ix, n, monotonic);
+		if (t % 2)
+			papyra_index_load_end(ix);
 		ck_assert_uint_eq(papyra_index_count(ix), n);
 		for (int q = 0; q < 6; q++) {
 			struct papyra_retention p;
@@ -324,6 +329,48 @@ END_TEST
 START_TEST(test_index_random_unordered)
 {
 	randomized(0, 777, 200);
+}
+END_TEST
+
+/*
+ * A load large enough for the arrays to be faulted in bulk, trimmed at its
+ * end, then appends after it: the same sizes and windows as an index built
+ * one record at a time.
+ */
+START_TEST(test_index_load_then_append)
+{
+	struct papyra_index *a = papyra_index_new(), *b = papyra_index_new();
+	struct papyra_retention p;
+	const size_t loaded = 300000, more = 5000;
+	uint64_t off = 0;
+
+	ck_assert(a && b);
+	papyra_retention_init(&p);
+	p.max_records = 100000;
+	papyra_index_load_begin(a);
+	for (size_t i = 0; i < loaded + more; i++) {
+		uint32_t len = 50 + (uint32_t)(i % 97);
+		int kind = (int)(i * 7 % PAPYRA_KIND_COUNT);
+
+		if (i == loaded)
+			papyra_index_load_end(a);
+		if (papyra_index_add(a, off, len, kind, 1000.0 + (double)i) ||
+		    papyra_index_add(b, off, len, kind, 1000.0 + (double)i))
+			ck_abort_msg("expected record %zu indexed", i);
+		off += len;
+	}
+	ck_assert_uint_eq(papyra_index_count(a), loaded + more);
+	ck_assert_uint_eq(papyra_index_bytes(a), off);
+	for (int kind = -1; kind < PAPYRA_KIND_COUNT; kind++) {
+		uint64_t sa = papyra_index_live_size(a, &p, 0, kind);
+		uint64_t sb = papyra_index_live_size(b, &p, 0, kind);
+
+		ck_assert_msg(sa == sb, "expected a view of kind %d of %llu bytes "
+			      "after a load, as without, got %llu", kind,
+			      (unsigned long long)sb, (unsigned long long)sa);
+	}
+	papyra_index_free(a);
+	papyra_index_free(b);
 }
 END_TEST
 
@@ -1330,6 +1377,7 @@ static Suite *store_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_index_random_monotonic);
 	tcase_add_test(tc, test_index_random_unordered);
+	tcase_add_test(tc, test_index_load_then_append);
 	tcase_add_test(tc, test_index_every_combination);
 	tcase_add_test(tc, test_index_incremental);
 	tcase_add_test(tc, test_index_bytes_stop_at_first_misfit);
