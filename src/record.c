@@ -232,6 +232,106 @@ static struct json_object *raw_value(char *text)
 	return o;
 }
 
+/* --- the direct build --------------------------------------------------- */
+
+/*
+ * Most records name their members without escapes.  Then a name as
+ * written is the name itself, and so is the text json-c would write for it
+ * (it escapes only '"', '\\' and control characters, none of which can
+ * appear raw in a valid name), so the stored form can be put together
+ * from the line's own bytes: no decoding, no json-c objects, no
+ * allocation.  Lines with an escaped name, or more members than a
+ * quadratic search for duplicates should take, go through json-c.
+ */
+#define DIRECT_MAX_MEMBERS 64
+
+static int plain_name(const struct member *m)
+{
+	return !memchr(m->name, '\\', m->name_len);
+}
+
+static int same_name(const struct member *a, const struct member *b)
+{
+	return a->name_len == b->name_len &&
+	       memcmp(a->name, b->name, a->name_len) == 0;
+}
+
+static int name_is(const struct member *m, const char *lit, size_t n)
+{
+	return m->name_len == n + 2 && memcmp(m->name + 1, lit, n) == 0;
+}
+
+/* Append raw[0..len) to out without whitespace outside strings. */
+static void put_compact(struct papyra_buf *out, const char *raw, size_t len)
+{
+	const char *p = raw, *end = raw + len;
+	char *q = out->data + out->len;
+
+	while (p < end) {
+		if (*p == '"') {
+			const char *e = skip_string(p, end);
+
+			memcpy(q, p, (size_t)(e - p));
+			q += e - p;
+			p = e;
+		} else if (*p == ' ' || *p == '\t' || *p == '\n' ||
+			   *p == '\r') {
+			p++;
+		} else {
+			*q++ = *p++;
+		}
+	}
+	out->len = (size_t)(q - out->data);
+	out->data[out->len] = '\0';
+}
+
+/*
+ * The stored form, json-c's layout exactly: "kind", the added timestamp,
+ * then every other name at its first place with its last value.  Appends
+ * to out; -ENOMEM leaves out as it was.
+ */
+static int build_direct(size_t len, const struct member *m, long n, int kind,
+			const struct member *ts_m, double now,
+			struct papyra_buf *out)
+{
+	const char *name = papyra_kind_name(kind);
+	char stamp[64];
+	int stamp_len = 0;
+
+	if (!ts_m)
+		stamp_len = snprintf(stamp, sizeof(stamp), "%.6f", now);
+	/* no longer than the line plus what is added */
+	if (papyra_buf_reserve(out, len + strlen(name) + (size_t)stamp_len + 40) < 0)
+		return -ENOMEM;
+	papyra_buf_append(out, "{\"kind\":\"", 9);
+	papyra_buf_append(out, name, strlen(name));
+	papyra_buf_append(out, "\"", 1);
+	if (!ts_m) {
+		papyra_buf_append(out, ",\"timestamp\":", 13);
+		papyra_buf_append(out, stamp, (size_t)stamp_len);
+	}
+	for (long i = 0; i < n; i++) {
+		const struct member *last = &m[i];
+		int first = 1;
+
+		if (name_is(&m[i], "kind", 4))
+			continue;
+		for (long j = 0; j < i && first; j++)
+			first = !same_name(&m[j], &m[i]);
+		if (!first)
+			continue;
+		for (long j = i + 1; j < n; j++)
+			if (same_name(&m[j], &m[i]))
+				last = &m[j];
+		papyra_buf_append(out, ",", 1);
+		papyra_buf_append(out, m[i].name, m[i].name_len);
+		papyra_buf_append(out, ":", 1);
+		put_compact(out, last->value, last->value_len);
+	}
+	papyra_buf_append(out, "}", 1);
+	return 0;
+}
+
 /* --- the rules --------------------------------------------------------- */
 
 /* "line is not valid JSON (...)" and friends from a CORRUPTED_LINE detail. */
@@ -257,11 +357,10 @@ static const char *log_name(int kind)
 	return kind >= 0 && kind < PAPYRA_KIND_COUNT ? names[kind] : "records";
 }
 
-int papyra_record_canonicalize(const char *line, size_t len, int forced_kind,
-			       size_t max_record, double now,
-			       struct papyra_buf *out,
-			       struct papyra_record_info *info,
-			       struct papyra_error *err)
+static int canonicalize(const char *line, size_t len, int forced_kind,
+			size_t max_record, double now, int allow_direct,
+			struct papyra_buf *out, struct papyra_record_info *info,
+			struct papyra_error *err)
 {
 	struct papyra_line_class cls;
 	struct json_object *obj = NULL;
@@ -269,9 +368,9 @@ int papyra_record_canonicalize(const char *line, size_t len, int forced_kind,
 	const struct member *kind_m = NULL, *ts_m = NULL;
 	char *kind_value = NULL;
 	const char *text;
-	size_t text_len, kind_len = 0;
+	size_t text_len, kind_len = 0, start = out->len;
 	long n;
-	int kind, rc;
+	int kind, rc, direct;
 
 	if (len > max_record)
 		return papyra_error_set(err, -EMSGSIZE,
@@ -289,8 +388,18 @@ int papyra_record_canonicalize(const char *line, size_t len, int forced_kind,
 		goto done;
 	}
 
+	direct = allow_direct && n <= DIRECT_MAX_MEMBERS;
+	for (long i = 0; direct && i < n; i++)
+		direct = plain_name(&m[i]);
+
 	/* Which members are "kind" and "timestamp" (the last of each wins). */
-	for (long i = 0; i < n; i++) {
+	for (long i = 0; direct && i < n; i++) {
+		if (name_is(&m[i], "kind", 4))
+			kind_m = &m[i];
+		else if (name_is(&m[i], "timestamp", 9))
+			ts_m = &m[i];
+	}
+	for (long i = 0; !direct && i < n; i++) {
 		size_t l;
 		char *name = decode(m[i].name, m[i].name_len, &l);
 
@@ -342,6 +451,17 @@ int papyra_record_canonicalize(const char *line, size_t len, int forced_kind,
 	    !(*ts_m->value >= '0' && *ts_m->value <= '9')) {
 		rc = papyra_error_set(err, -EINVAL, "\"timestamp\" is not a number");
 		goto done;
+	}
+
+	if (direct) {
+		rc = build_direct(len, m, n, kind, ts_m, now, out);
+		if (rc < 0) {
+			rc = papyra_error_set(err, -ENOMEM, "out of memory");
+			goto done;
+		}
+		text = out->data + start;
+		text_len = out->len - start;
+		goto check;
 	}
 
 	/* Build: kind, the added timestamp, then the rest in order. */
@@ -397,6 +517,7 @@ int papyra_record_canonicalize(const char *line, size_t len, int forced_kind,
 		rc = papyra_error_set(err, -ENOMEM, "out of memory");
 		goto done;
 	}
+check:
 	if (text_len > max_record) {
 		rc = papyra_error_set(err, -EMSGSIZE,
 				      "record is %zu bytes as stored, longer than "
@@ -410,12 +531,13 @@ int papyra_record_canonicalize(const char *line, size_t len, int forced_kind,
 				      cls.detail);
 		goto done;
 	}
-	rc = papyra_buf_reserve(out, text_len + 1);
+	rc = papyra_buf_reserve(out, direct ? 1 : text_len + 1);
 	if (rc < 0) {
 		rc = papyra_error_set(err, -ENOMEM, "out of memory");
 		goto done;
 	}
-	papyra_buf_append(out, text, text_len);
+	if (!direct)
+		papyra_buf_append(out, text, text_len);
 	papyra_buf_append(out, "\n", 1);
 	if (info) {
 		info->kind = cls.kind;
@@ -424,8 +546,33 @@ int papyra_record_canonicalize(const char *line, size_t len, int forced_kind,
 	}
 	rc = 0;
 done:
+	if (rc < 0 && out->len > start) {
+		/* the direct build wrote in place: take it back */
+		out->len = start;
+		out->data[start] = '\0';
+	}
 	json_object_put(obj);
 	free(kind_value);
 	free(m);
 	return rc;
+}
+
+int papyra_record_canonicalize(const char *line, size_t len, int forced_kind,
+			       size_t max_record, double now,
+			       struct papyra_buf *out,
+			       struct papyra_record_info *info,
+			       struct papyra_error *err)
+{
+	return canonicalize(line, len, forced_kind, max_record, now, 1, out,
+			    info, err);
+}
+
+int papyra_record_canonicalize_jsonc(const char *line, size_t len,
+				     int forced_kind, size_t max_record,
+				     double now, struct papyra_buf *out,
+				     struct papyra_record_info *info,
+				     struct papyra_error *err)
+{
+	return canonicalize(line, len, forced_kind, max_record, now, 0, out,
+			    info, err);
 }

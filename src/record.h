@@ -35,6 +35,17 @@ int papyra_record_canonicalize(const char *line, size_t len, int forced_kind,
 			       struct papyra_record_info *info,
 			       struct papyra_error *err);
 
+/*
+ * The same, always built with json-c.  papyra_record_canonicalize builds
+ * lines whose member names have no escapes directly from their bytes; the
+ * tests hold the two to the same output.
+ */
+int papyra_record_canonicalize_jsonc(const char *line, size_t len,
+				     int forced_kind, size_t max_record,
+				     double now, struct papyra_buf *out,
+				     struct papyra_record_info *info,
+				     struct papyra_error *err);
+
 /* Current time as Unix seconds with sub-millisecond precision. */
 double papyra_now(void);
 

@@ -27,6 +27,13 @@
 #include "scan.h"
 #include "testutil.h"
 
+/* Plain checks in hot loops: Check writes a message for each assertion. */
+#define must_build(call)                                                \
+	do {                                                            \
+		if ((call) != 0)                                        \
+			ck_abort_msg("out of memory building a log");   \
+	} while (0)
+
 /* ---------------------------------------------------------------------- */
 /* Classification                                                          */
 /* ---------------------------------------------------------------------- */
@@ -308,6 +315,88 @@ START_TEST(test_canon_order)
 	/* Escaped names are stored decoded. */
 	ck_canon("{\"\\u006bind\":\"event\",\"timestamp\":1}", PAPYRA_KIND_ANY,
 		 "{\"kind\":\"event\",\"timestamp\":1}\n");
+}
+END_TEST
+
+/*
+ * The direct build and the json-c build give the same bytes, the same
+ * result and the same message, over generated objects with whitespace,
+ * duplicate names (kind and timestamp too), nested duplicates, escapes in
+ * values and names, and every kind of log.
+ */
+static void random_member(struct papyra_buf *b, unsigned *seed)
+{
+	static const char *const names[] = {
+		"\"a\"", "\"b\"", "\"kind\"", "\"timestamp\"", "\"payload\"",
+		"\"a\"", "\"\\u0061\"", "\"k\\\"q\"", "\"\xc3\xa9\"", "\"/x\"",
+	};
+	static const char *const values[] = {
+		"1", "-0", "1e400", "123456789012345678901234567890", "2.50",
+		"\"event\"", "\"audit\"", "\"nope\"", "\"x\\u00e9\\n\\/\"", "true",
+		"null", "[1, 2 ,{\"a\":1,\"a\":2}]", "{ \"n\" : { } }",
+		"\"\xf0\x9f\x98\x80\"", "[]", "1710000000.25", "\"1710000000\"",
+	};
+	const char *ws[] = { "", " ", "\t", "\r\n " };
+
+	must_build(papyra_buf_puts(b, ws[rand_r(seed) % 4]));
+	must_build(papyra_buf_puts(b, names[rand_r(seed) % 10]));
+	must_build(papyra_buf_puts(b, ws[rand_r(seed) % 4]));
+	must_build(papyra_buf_puts(b, ":"));
+	must_build(papyra_buf_puts(b, ws[rand_r(seed) % 4]));
+	must_build(papyra_buf_puts(b, values[rand_r(seed) % 17]));
+	must_build(papyra_buf_puts(b, ws[rand_r(seed) % 4]));
+}
+
+START_TEST(test_canon_direct_matches_jsonc)
+{
+	static const int kinds[] = { PAPYRA_KIND_ANY, PAPYRA_KIND_EVENT,
+				     PAPYRA_KIND_AUDIT, PAPYRA_KIND_METRIC };
+	unsigned seed = 4242;
+	size_t stored = 0, refused = 0;
+
+	for (int t = 0; t < 20000; t++) {
+		struct papyra_buf line = PAPYRA_BUF_INIT;
+		struct papyra_buf a = PAPYRA_BUF_INIT, b = PAPYRA_BUF_INIT;
+		struct papyra_record_info ia = { 0 }, ib = { 0 };
+		struct papyra_error ea = { 0 }, eb = { 0 };
+		int members = rand_r(&seed) % 7, kind = kinds[t % 4], ra, rb;
+		size_t max = t % 50 == 0 ? 40 : 4096;
+
+		must_build(papyra_buf_puts(&line, "{"));
+		for (int i = 0; i < members; i++) {
+			if (i)
+				must_build(papyra_buf_puts(&line, ","));
+			random_member(&line, &seed);
+		}
+		must_build(papyra_buf_puts(&line, "}"));
+		/* something already in the output, as in a batch */
+		must_build(papyra_buf_puts(&a, "{\"kind\":\"event\"}\n"));
+		must_build(papyra_buf_puts(&b, "{\"kind\":\"event\"}\n"));
+		ra = papyra_record_canonicalize(line.data, line.len, kind, max,
+						1710000000.5, &a, &ia, &ea);
+		rb = papyra_record_canonicalize_jsonc(line.data, line.len, kind,
+						      max, 1710000000.5, &b,
+						      &ib, &eb);
+		if (ra != rb || a.len != b.len || memcmp(a.data, b.data, a.len) ||
+		    strcmp(ea.message, eb.message) ||
+		    (ra == 0 && (ia.kind != ib.kind || ia.length != ib.length)))
+			ck_abort_msg("line %s (kind %d): expected the json-c "
+				     "result %d '%.*s' (%s), got %d '%.*s' (%s)",
+				     line.data, kind, rb, (int)b.len, b.data,
+				     eb.message, ra, (int)a.len, a.data,
+				     ea.message);
+		if (ra == 0)
+			stored++;
+		else
+			refused++;
+		papyra_buf_release(&line);
+		papyra_buf_release(&a);
+		papyra_buf_release(&b);
+	}
+	/* the generator must reach both outcomes to prove anything */
+	ck_assert_msg(stored > 2000 && refused > 2000,
+		      "expected thousands of stored and refused lines, got %zu "
+		      "and %zu", stored, refused);
 }
 END_TEST
 
@@ -749,12 +838,6 @@ static int record_call(void *ctx, uint64_t offset, uint32_t length, int kind,
 	return k->stop_at && k->n == k->stop_at ? -ENOMEM : 0;
 }
 
-/* Plain checks in hot loops: Check writes a message for each assertion. */
-#define must_build(call)                                                \
-	do {                                                            \
-		if ((call) != 0)                                        \
-			ck_abort_msg("out of memory building a log");   \
-	} while (0)
 
 /* A log of random good and damaged lines, long ones and a torn tail. */
 static char *random_log(unsigned seed, size_t lines, size_t *len)
@@ -1688,6 +1771,7 @@ static Suite *records_suite(void)
 	tc = tcase_create("canonicalize");
 	tcase_add_test(tc, test_canon_order);
 	tcase_add_test(tc, test_canon_keeps_text);
+	tcase_add_test(tc, test_canon_direct_matches_jsonc);
 	tcase_add_test(tc, test_canon_info);
 	tcase_add_test(tc, test_canon_refused);
 	tcase_add_test(tc, test_canon_max_record);

@@ -4,8 +4,9 @@
  * Properties: a line the classifier calls a record is accepted when written
  * to "records" (unless a member name holds \u0000, refused by design); an
  * accepted line yields exactly one stored line, '\n' terminated, starting with {"kind":, that the classifier accepts with the
- * reported kind; and canonicalizing a stored line again gives it back
- * unchanged (the stored form is a fixed point).
+ * reported kind; canonicalizing a stored line again gives it back
+ * unchanged (the stored form is a fixed point); and the direct build gives
+ * the same bytes, result and message as the build through json-c.
  */
 #include "config.h"
 
@@ -56,6 +57,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	papyra_error_clear(&err);
 	rc = papyra_record_canonicalize(line, len, forced, MAX_RECORD, NOW,
 					&out, &info, &err);
+	{
+		/* The direct build and the json-c build agree byte for byte. */
+		struct papyra_buf ref = PAPYRA_BUF_INIT;
+		struct papyra_error rerr;
+		int rrc;
+
+		papyra_error_clear(&rerr);
+		rrc = papyra_record_canonicalize_jsonc(line, len, forced,
+						       MAX_RECORD, NOW, &ref,
+						       NULL, &rerr);
+		if (rrc != rc || ref.len != out.len ||
+		    (out.len && memcmp(ref.data, out.data, out.len)) ||
+		    strcmp(rerr.message, err.message))
+			fail("the direct build differs from json-c's", line,
+			     len, &ref, rerr.message);
+		papyra_buf_release(&ref);
+	}
 	if (rc < 0) {
 		if (out.len)
 			fail("refused but wrote output", line, len, &out, err.message);
