@@ -33,6 +33,9 @@
 #include <sys/mman.h>
 
 #define CK_SHIFT 3                 /* one checkpoint per 8 list entries */
+/* During a load arrays grow by at most this many bytes at a time: the new
+   part is faulted in at once, so it should not run far past the need. */
+#define LOAD_STEP ((size_t)4 << 20)
 #define CK_STEP (1u << CK_SHIFT)
 
 /* An ordered list of record positions with checkpointed byte totals. */
@@ -128,9 +131,13 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem, int bulk)
 	if (need <= *cap)
 		return 0;
 	while (c < need) {
+		size_t step = c / 2 + 16;
+
 		if (c > SIZE_MAX / 2 / elem)
 			return -ENOMEM;
-		c = c + c / 2 + 16;
+		if (bulk && step > LOAD_STEP / elem)
+			step = LOAD_STEP / elem;
+		c += step;
 	}
 	q = realloc(*p, c * elem);
 	if (!q)
@@ -296,7 +303,12 @@ int papyra_index_add(void *ixp, uint64_t offset, uint32_t length, int kind,
 		return -ENOMEM;
 	/* every allocation first, so that a failure leaves the index as is */
 	if (i + 1 > cap) {
-		size_t c = cap ? cap + cap / 2 : 64;
+		size_t step = cap / 2;
+		size_t c;
+
+		if (ix->loading && step > LOAD_STEP / sizeof(*ix->ok))
+			step = LOAD_STEP / sizeof(*ix->ok);
+		c = cap ? cap + step : 64;
 		void *q;
 
 		if (c > SIZE_MAX / sizeof(uint64_t) - 1)

@@ -277,6 +277,9 @@ static int scan_source_range(const struct source *src, uint64_t start,
 #define PART_MIN ((uint64_t)4 << 20) /* smaller parts do not pay a thread */
 #define PARTS_MAX 8
 
+/* Entries added at a time once large: about 4 MiB, whole pages. */
+#define FOUND_STEP ((size_t)172032)
+
 struct found {                   /* a record a helper thread saw */
 	uint64_t offset;
 	double timestamp;
@@ -303,7 +306,11 @@ static int keep_found(void *ctx, uint64_t offset, uint32_t length, int kind,
 	struct part *p = ctx;
 
 	if (p->found_count == p->found_cap) {
-		size_t cap = p->found_cap ? p->found_cap * 2 : 65536;
+		/* Double up to FOUND_STEP, then grow by it: the new pages are
+		   faulted in at once, so a step must not be much more than
+		   what will be used. */
+		size_t step = p->found_cap < FOUND_STEP ? p->found_cap : FOUND_STEP;
+		size_t cap = p->found_cap ? p->found_cap + step : 65536;
 		void *m = p->found ?
 			mremap(p->found, p->found_cap * sizeof(*p->found),
 			       cap * sizeof(*p->found), MREMAP_MAYMOVE) :
