@@ -28,8 +28,11 @@ int papyra_backend_inspect(struct papyra_backend *b, int show_metrics,
 
 	papyra_scan_report_init(&scan);
 	rc = papyra_backend_scan_quiet(b, &scan, err);
-	if (rc < 0)
+	if (rc < 0) {
+		/* a failed scan may have filled part of the report */
+		papyra_scan_report_release(&scan);
 		return rc;
+	}
 	papyra_backend_get_retention(b, &policy);
 	papyra_backend_live_counts(b, counts, &live_bytes);
 

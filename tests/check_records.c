@@ -1769,6 +1769,7 @@ static Suite *records_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("canonicalize");
+	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_canon_order);
 	tcase_add_test(tc, test_canon_keeps_text);
 	tcase_add_test(tc, test_canon_direct_matches_jsonc);
@@ -1778,6 +1779,7 @@ static Suite *records_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("scan");
+	tcase_set_timeout(tc, 60); /* threads and windows, slow under ASan */
 	tcase_add_test(tc, test_scan_clean_python);
 	tcase_add_test(tc, test_scan_truncated);
 	tcase_add_test(tc, test_scan_nul_tail);
