@@ -88,14 +88,15 @@ static const char *skip_value(const char *p, const char *end)
 	return p;
 }
 
-/* The value text raw[0..len) without whitespace outside strings. */
-static char *compact(const char *raw, size_t len)
+/*
+ * Copy raw[0..len) to dst without whitespace outside strings; returns the
+ * bytes written (at most len).  No terminating NUL.
+ */
+static size_t compact_into(char *dst, const char *raw, size_t len)
 {
-	char *dst = malloc(len + 1), *q = dst;
 	const char *p = raw, *end = raw + len;
+	char *q = dst;
 
-	if (!dst)
-		return NULL;
 	while (p < end) {
 		if (*p == '"') {
 			const char *s = skip_string(p, end);
@@ -109,7 +110,16 @@ static char *compact(const char *raw, size_t len)
 			*q++ = *p++;
 		}
 	}
-	*q = '\0';
+	return (size_t)(q - dst);
+}
+
+/* The value text raw[0..len) compacted, malloc'd and NUL-terminated. */
+static char *compact(const char *raw, size_t len)
+{
+	char *dst = malloc(len + 1);
+
+	if (dst)
+		dst[compact_into(dst, raw, len)] = '\0';
 	return dst;
 }
 
@@ -261,27 +271,10 @@ static int name_is(const struct member *m, const char *lit, size_t n)
 	return m->name_len == n + 2 && memcmp(m->name + 1, lit, n) == 0;
 }
 
-/* Append raw[0..len) to out without whitespace outside strings. */
+/* Append raw[0..len) compacted to out, which has room reserved for it. */
 static void put_compact(struct papyra_buf *out, const char *raw, size_t len)
 {
-	const char *p = raw, *end = raw + len;
-	char *q = out->data + out->len;
-
-	while (p < end) {
-		if (*p == '"') {
-			const char *e = skip_string(p, end);
-
-			memcpy(q, p, (size_t)(e - p));
-			q += e - p;
-			p = e;
-		} else if (*p == ' ' || *p == '\t' || *p == '\n' ||
-			   *p == '\r') {
-			p++;
-		} else {
-			*q++ = *p++;
-		}
-	}
-	out->len = (size_t)(q - out->data);
+	out->len += compact_into(out->data + out->len, raw, len);
 	out->data[out->len] = '\0';
 }
 
@@ -300,8 +293,10 @@ static int build_direct(size_t len, const struct member *m, long n, int kind,
 
 	if (!ts_m)
 		stamp_len = snprintf(stamp, sizeof(stamp), "%.6f", now);
-	/* no longer than the line plus what is added */
-	if (papyra_buf_reserve(out, len + strlen(name) + (size_t)stamp_len + 40) < 0)
+	/* The members take no more than they did in the line (len); the
+	   rest is the kind, the stamp and their punctuation. */
+	if (papyra_buf_reserve(out, len + strlen(name) + (size_t)stamp_len +
+				    sizeof("{\"kind\":\"\",\"timestamp\":}")) < 0)
 		return -ENOMEM;
 	papyra_buf_append(out, "{\"kind\":\"", 9);
 	papyra_buf_append(out, name, strlen(name));
@@ -357,13 +352,78 @@ static const char *log_name(int kind)
 	return kind >= 0 && kind < PAPYRA_KIND_COUNT ? names[kind] : "records";
 }
 
+/*
+ * The stored form through json-c, for lines with escaped member names:
+ * names are decoded (json-c writes them back with its own escaping) and
+ * duplicates collapse in a json-c object.  Appends to out; returns 0,
+ * -ENOMEM, or -EINVAL with err set.
+ */
+static int build_jsonc(const struct member *m, long n,
+		       const struct member *kind_m, const struct member *ts_m,
+		       int kind, double now, struct papyra_buf *out,
+		       struct papyra_error *err)
+{
+	struct json_object *obj = json_object_new_object();
+	const char *text;
+	size_t text_len;
+	int rc;
+
+	/* Build: kind, the added timestamp, then the rest in order. */
+	rc = obj ? json_object_object_add(obj, "kind",
+					  json_object_new_string(papyra_kind_name(kind)))
+		 : -1;
+	if (rc == 0 && !ts_m) {
+		char stamp[64];
+
+		snprintf(stamp, sizeof(stamp), "%.6f", now);
+		rc = json_object_object_add(obj, "timestamp",
+					    json_object_new_double_s(now, stamp));
+	}
+	for (long i = 0; rc == 0 && i < n; i++) {
+		size_t l;
+		char *name, *value;
+
+		if (&m[i] == kind_m)
+			continue;
+		name = decode(m[i].name, m[i].name_len, &l);
+		if (!name) {
+			rc = -1;
+			break;
+		}
+		if (strlen(name) != l || (l == 4 && memcmp(name, "kind", 4) == 0)) {
+			/*
+			 * json-c keys are C strings: a name holding U+0000
+			 * cannot be stored without changing it.  (Earlier
+			 * duplicates of "kind" are dropped; the last one is
+			 * the kind already written.)
+			 */
+			int nul = strlen(name) != l;
+
+			free(name);
+			if (!nul)
+				continue;
+			json_object_put(obj);
+			return papyra_error_set(err, -EINVAL,
+						"member name with \\u0000 cannot be stored");
+		}
+		value = compact(m[i].value, m[i].value_len);
+		rc = value ? json_object_object_add(obj, name, raw_value(value)) : -1;
+		free(name);
+	}
+	text = rc == 0 ? json_object_to_json_string_length(obj, STORE_FLAGS,
+							   &text_len)
+		       : NULL;
+	rc = text ? papyra_buf_append(out, text, text_len) : -ENOMEM;
+	json_object_put(obj);
+	return rc;
+}
+
 static int canonicalize(const char *line, size_t len, int forced_kind,
 			size_t max_record, double now, int allow_direct,
 			struct papyra_buf *out, struct papyra_record_info *info,
 			struct papyra_error *err)
 {
 	struct papyra_line_class cls;
-	struct json_object *obj = NULL;
 	struct member *m = NULL;
 	const struct member *kind_m = NULL, *ts_m = NULL;
 	char *kind_value = NULL;
@@ -453,71 +513,15 @@ static int canonicalize(const char *line, size_t len, int forced_kind,
 		goto done;
 	}
 
-	if (direct) {
-		rc = build_direct(len, m, n, kind, ts_m, now, out);
-		if (rc < 0) {
-			rc = papyra_error_set(err, -ENOMEM, "out of memory");
-			goto done;
-		}
-		text = out->data + start;
-		text_len = out->len - start;
-		goto check;
-	}
-
-	/* Build: kind, the added timestamp, then the rest in order. */
-	obj = json_object_new_object();
-	rc = obj ? json_object_object_add(obj, "kind",
-					  json_object_new_string(papyra_kind_name(kind)))
-		 : -1;
-	if (rc == 0 && !ts_m) {
-		char stamp[64];
-
-		snprintf(stamp, sizeof(stamp), "%.6f", now);
-		rc = json_object_object_add(obj, "timestamp",
-					    json_object_new_double_s(now, stamp));
-	}
-	for (long i = 0; rc == 0 && i < n; i++) {
-		size_t l;
-		char *name, *value;
-
-		if (&m[i] == kind_m)
-			continue;
-		name = decode(m[i].name, m[i].name_len, &l);
-		if (!name) {
-			rc = -1;
-			break;
-		}
-		if (strlen(name) != l || (l == 4 && memcmp(name, "kind", 4) == 0)) {
-			/*
-			 * json-c keys are C strings: a name holding U+0000
-			 * cannot be stored without changing it.  (Earlier
-			 * duplicates of "kind" are dropped; the last one is
-			 * the kind already written.)
-			 */
-			int nul = strlen(name) != l;
-
-			free(name);
-			if (!nul)
-				continue;
-			rc = papyra_error_set(err, -EINVAL,
-					      "member name with \\u0000 cannot be stored");
-			goto done;
-		}
-		value = compact(m[i].value, m[i].value_len);
-		rc = value ? json_object_object_add(obj, name, raw_value(value)) : -1;
-		free(name);
-	}
-	if (rc != 0) {
-		rc = papyra_error_set(err, -ENOMEM, "out of memory");
+	rc = direct ? build_direct(len, m, n, kind, ts_m, now, out)
+		    : build_jsonc(m, n, kind_m, ts_m, kind, now, out, err);
+	if (rc < 0) {
+		if (rc == -ENOMEM)
+			papyra_error_set(err, rc, "out of memory");
 		goto done;
 	}
-
-	text = json_object_to_json_string_length(obj, STORE_FLAGS, &text_len);
-	if (!text) {
-		rc = papyra_error_set(err, -ENOMEM, "out of memory");
-		goto done;
-	}
-check:
+	text = out->data + start;
+	text_len = out->len - start;
 	if (text_len > max_record) {
 		rc = papyra_error_set(err, -EMSGSIZE,
 				      "record is %zu bytes as stored, longer than "
@@ -531,14 +535,11 @@ check:
 				      cls.detail);
 		goto done;
 	}
-	rc = papyra_buf_reserve(out, direct ? 1 : text_len + 1);
+	rc = papyra_buf_append(out, "\n", 1);
 	if (rc < 0) {
 		rc = papyra_error_set(err, -ENOMEM, "out of memory");
 		goto done;
 	}
-	if (!direct)
-		papyra_buf_append(out, text, text_len);
-	papyra_buf_append(out, "\n", 1);
 	if (info) {
 		info->kind = cls.kind;
 		info->timestamp = cls.timestamp;
@@ -547,11 +548,10 @@ check:
 	rc = 0;
 done:
 	if (rc < 0 && out->len > start) {
-		/* the direct build wrote in place: take it back */
+		/* the stored form was built in place: take it back */
 		out->len = start;
 		out->data[start] = '\0';
 	}
-	json_object_put(obj);
 	free(kind_value);
 	free(m);
 	return rc;
