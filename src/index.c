@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #define CK_SHIFT 3                 /* one checkpoint per 8 list entries */
 /* During a load arrays grow by at most this many bytes at a time: the new
@@ -114,37 +115,56 @@ static void seq_release(struct seq *s)
  */
 static void prefault(void *p, size_t from, size_t to)
 {
-	uintptr_t page = 4096, a = ((uintptr_t)p + from + page - 1) & ~(page - 1);
+#ifdef MADV_POPULATE_WRITE
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t a = ((uintptr_t)p + from + page - 1) & ~(page - 1);
 	uintptr_t b = ((uintptr_t)p + to) & ~(page - 1);
 
-#ifdef MADV_POPULATE_WRITE
 	if (b > a && b - a >= ((size_t)1 << 20))
 		(void)madvise((void *)a, b - a, MADV_POPULATE_WRITE);
+#else
+	(void)p;
+	(void)from;
+	(void)to;
 #endif
+}
+
+/* The capacity after cap: half again, by at most LOAD_STEP in a load. */
+static size_t next_cap(size_t cap, size_t elem, int bulk)
+{
+	size_t step = cap / 2 + 16;
+
+	if (bulk && step > LOAD_STEP / elem)
+		step = LOAD_STEP / elem;
+	return cap + step;
+}
+
+/* realloc *p from old to new bytes; in a load, fault in the new part. */
+static int resize(void **p, size_t old, size_t new, int bulk)
+{
+	void *q = realloc(*p, new);
+
+	if (!q)
+		return -ENOMEM;
+	if (bulk)
+		prefault(q, old, new);
+	*p = q;
+	return 0;
 }
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem, int bulk)
 {
 	size_t c = *cap ? *cap : 16;
-	void *q;
 
 	if (need <= *cap)
 		return 0;
 	while (c < need) {
-		size_t step = c / 2 + 16;
-
 		if (c > SIZE_MAX / 2 / elem)
 			return -ENOMEM;
-		if (bulk && step > LOAD_STEP / elem)
-			step = LOAD_STEP / elem;
-		c += step;
+		c = next_cap(c, elem, bulk);
 	}
-	q = realloc(*p, c * elem);
-	if (!q)
+	if (resize(p, *cap * elem, c * elem, bulk) < 0)
 		return -ENOMEM;
-	if (bulk)
-		prefault(q, *cap * elem, c * elem);
-	*p = q;
 	*cap = c;
 	return 0;
 }
@@ -303,33 +323,19 @@ int papyra_index_add(void *ixp, uint64_t offset, uint32_t length, int kind,
 		return -ENOMEM;
 	/* every allocation first, so that a failure leaves the index as is */
 	if (i + 1 > cap) {
-		size_t step = cap / 2;
-		size_t c;
-
-		if (ix->loading && step > LOAD_STEP / sizeof(*ix->ok))
-			step = LOAD_STEP / sizeof(*ix->ok);
-		c = cap ? cap + step : 64;
-		void *q;
+		size_t c = cap ? next_cap(cap, sizeof(*ix->ok), ix->loading) : 64;
+		int bulk = ix->loading;
 
 		if (c > SIZE_MAX / sizeof(uint64_t) - 1)
 			return -ENOMEM;
 		/* a grown array is kept even if a later one fails */
-		if (!(q = realloc(ix->ok, c * sizeof(*ix->ok))))
+		if (resize((void **)&ix->ok, cap * sizeof(*ix->ok),
+			   c * sizeof(*ix->ok), bulk) < 0 ||
+		    resize((void **)&ix->ts, cap * sizeof(*ix->ts),
+			   c * sizeof(*ix->ts), bulk) < 0 ||
+		    resize((void **)&ix->cum, (cap + 1) * sizeof(*ix->cum),
+			   (c + 1) * sizeof(*ix->cum), bulk) < 0)
 			return -ENOMEM;
-		if (ix->loading)
-			prefault(q, cap * sizeof(*ix->ok), c * sizeof(*ix->ok));
-		ix->ok = q;
-		if (!(q = realloc(ix->ts, c * sizeof(*ix->ts))))
-			return -ENOMEM;
-		if (ix->loading)
-			prefault(q, cap * sizeof(*ix->ts), c * sizeof(*ix->ts));
-		ix->ts = q;
-		if (!(q = realloc(ix->cum, (c + 1) * sizeof(*ix->cum))))
-			return -ENOMEM;
-		if (ix->loading)
-			prefault(q, (cap + 1) * sizeof(*ix->cum),
-				 (c + 1) * sizeof(*ix->cum));
-		ix->cum = q;
 		ix->cap = c;
 	}
 	rc = seq_reserve(&ix->kind[kind], ix->loading);
