@@ -484,14 +484,20 @@ static int serve(struct papyrafs *st, struct fuse_args *args,
 		notify_parent(notify_fd, 0);
 		return 1;
 	}
-	if (fuse_mount(f, c->mountpoint) != 0) {
+	/*
+	 * Handlers first: a SIGTERM that comes as soon as the mount is seen
+	 * must end the loop and unmount, not kill the daemon and leave the
+	 * mountpoint stale.  A signal before the loop marks the session
+	 * exited, and the loop returns at once.
+	 */
+	if (fuse_set_signal_handlers(fuse_get_session(f)) != 0) {
+		fprintf(stderr, "papyrafs: cannot set signal handlers\n");
 		fuse_destroy(f);
 		notify_parent(notify_fd, 0);
 		return 1;
 	}
-	if (fuse_set_signal_handlers(fuse_get_session(f)) != 0) {
-		fprintf(stderr, "papyrafs: cannot set signal handlers\n");
-		fuse_unmount(f);
+	if (fuse_mount(f, c->mountpoint) != 0) {
+		fuse_remove_signal_handlers(fuse_get_session(f));
 		fuse_destroy(f);
 		notify_parent(notify_fd, 0);
 		return 1;
