@@ -196,7 +196,7 @@ struct source {
 	const char *data; /* the whole log, or NULL to read fd */
 	int fd;
 	uint64_t size;
-	size_t window;    /* bytes per read; grows for a longer line */
+	size_t window;    /* bytes per read (a longer line is read whole) */
 	const char *name; /* for messages: "'PATH'" or "the log" */
 };
 

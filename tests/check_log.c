@@ -1166,6 +1166,39 @@ START_TEST(quarantine_removes_dead_temporary_copies)
 }
 END_TEST
 
+/*
+ * A filesystem without hard links (link() fails with EPERM): the synced
+ * copy is renamed into place instead, whole, with no temporary file left.
+ */
+START_TEST(quarantine_without_hard_links_renames)
+{
+	struct papyra_error err;
+	size_t off[5], len[5];
+	void *s = five_lines(off, len);
+	struct papyra_range keep = { off[1], len[1] };
+	char *qdir = tu_path(dir, "q");
+	char *q = NULL, *orig;
+	size_t orig_len;
+
+	orig = tu_read_file(file, &orig_len);
+	papyra_io_fault(PAPYRA_IO_LINK, 1, EPERM);
+	ck_assert_int_eq(papyra_log_ops.rewrite(s, "recover", &keep, 1, qdir,
+						&q, &replaced, &err),
+			 0);
+	papyra_io_faults_clear();
+	ck_assert_msg(q && is_quarantine_name(q, qdir),
+		      "expected a quarantine file under %s, got %s", qdir,
+		      q ? q : "(null)");
+	assert_file(q, orig, orig_len);
+	ck_assert_msg(count_entries(qdir) == 1,
+		      "expected the quarantine file alone, no temporary copy");
+	papyra_log_ops.close(s);
+	free(q);
+	free(qdir);
+	free(orig);
+}
+END_TEST
+
 /* Another filesystem (/dev/shm when it is one): the old file is copied. */
 START_TEST(quarantine_across_filesystems_copies)
 {
@@ -1645,6 +1678,7 @@ static Suite *log_suite(void)
 	tcase_add_test(tc, rewrite_dir_fsync_failure_after_rename);
 	tcase_add_test(tc, quarantine_preserves_the_original);
 	tcase_add_test(tc, quarantine_removes_dead_temporary_copies);
+	tcase_add_test(tc, quarantine_without_hard_links_renames);
 	tcase_add_test(tc, quarantine_across_filesystems_copies);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "kind.h"
 #include "line.h"
 #include "options.h"
@@ -1028,6 +1029,44 @@ START_TEST(test_scan_parts_agree)
 }
 END_TEST
 
+/*
+ * A read that fails anywhere in a file scan (cutting the parts, a window
+ * of the first part, a window a helper thread reads) fails the scan with
+ * that errno and a message, and the report can still be released.
+ */
+START_TEST(test_scan_fd_read_fault)
+{
+	size_t len;
+	char *data = random_log(5, 2000, &len);
+	char *dir = tu_tempdir(), *path = tu_path(dir, "log.ndjson");
+	int fd;
+
+	tu_write_file(path, data, len);
+	fd = open(path, O_RDONLY);
+	ck_assert_msg(fd >= 0, "expected to open %s", path);
+	for (unsigned long nth = 1; nth <= 40; nth++) {
+		struct papyra_scan_report r;
+		struct papyra_error err = { 0 };
+		struct calls c = { 0 };
+		int rc;
+
+		papyra_scan_report_init(&r);
+		papyra_io_fault(PAPYRA_IO_READ, nth, EIO);
+		rc = papyra_scan_fd_parts(fd, 3, 64, record_call, &c, &r, &err);
+		papyra_io_faults_clear();
+		if (rc != -EIO || !strstr(err.message, "cannot read"))
+			ck_abort_msg("read %lu failing: expected -EIO and 'cannot "
+				     "read', got %d '%s'", nth, rc, err.message);
+		papyra_scan_report_release(&r);
+		free(c.c);
+	}
+	close(fd);
+	tu_rmtree(dir);
+	free(path);
+	free(data);
+}
+END_TEST
+
 /* A callback failing in a later part stops the scan there. */
 START_TEST(test_scan_parts_callback_abort)
 {
@@ -1790,6 +1829,7 @@ static Suite *records_suite(void)
 	tcase_add_test(tc, test_scan_large_fd);
 	tcase_add_test(tc, test_scan_parts_agree);
 	tcase_add_test(tc, test_scan_parts_callback_abort);
+	tcase_add_test(tc, test_scan_fd_read_fault);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("report");
