@@ -43,6 +43,23 @@ int papyra_scan_report_healthy(const struct papyra_scan_report *r)
 	return r->anomaly_count == 0;
 }
 
+/* Room for one more anomaly in r. */
+static int reserve_anomaly(struct papyra_scan_report *r)
+{
+	struct papyra_anomaly *a;
+	size_t cap;
+
+	if (r->anomaly_count < r->anomaly_cap)
+		return 0;
+	cap = r->anomaly_cap ? r->anomaly_cap * 2 : 8;
+	a = realloc(r->anomalies, cap * sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	r->anomalies = a;
+	r->anomaly_cap = cap;
+	return 0;
+}
+
 static int add_anomaly(struct papyra_scan_report *r,
 		       enum papyra_anomaly_type type, uint64_t line,
 		       uint64_t offset, uint64_t length, const char *fmt, ...)
@@ -57,15 +74,8 @@ static int add_anomaly(struct papyra_scan_report *r,
 	char *detail;
 	int n;
 
-	if (r->anomaly_count == r->anomaly_cap) {
-		size_t cap = r->anomaly_cap ? r->anomaly_cap * 2 : 8;
-
-		a = realloc(r->anomalies, cap * sizeof(*a));
-		if (!a)
-			return -ENOMEM;
-		r->anomalies = a;
-		r->anomaly_cap = cap;
-	}
+	if (reserve_anomaly(r) < 0)
+		return -ENOMEM;
 	va_start(ap, fmt);
 	n = vasprintf(&detail, fmt, ap);
 	va_end(ap);
@@ -414,14 +424,16 @@ static int merge_part(struct papyra_scan_report *report, struct part *p,
 	uint64_t base = report->lines;
 	int rc;
 
+	/* Move the part's anomalies over, renumbered; the detail goes too. */
 	for (size_t i = 0; i < p->report.anomaly_count; i++) {
 		struct papyra_anomaly *a = &p->report.anomalies[i];
 
-		rc = add_anomaly(report, a->type, base + a->line, a->offset,
-				 a->length, "%s", a->detail);
-		if (rc < 0)
-			return papyra_error_set(err, rc,
+		if (reserve_anomaly(report) < 0)
+			return papyra_error_set(err, -ENOMEM,
 						"out of memory during the scan");
+		report->anomalies[report->anomaly_count] = *a;
+		report->anomalies[report->anomaly_count++].line += base;
+		a->detail = NULL;
 	}
 	for (size_t i = 0; fn && i < p->found_count; i++) {
 		const struct found *f = &p->found[i];
